@@ -1,0 +1,41 @@
+// Package keys holds CloudFront signing keys: parsing private keys in the
+// forms OpenSSL writes, the Signer interface the issuer signs through, and
+// the sources keys are loaded from.
+//
+// # Keys
+//
+// ParsePrivateKey reads PKCS#1, PKCS#8, SEC1 (with OpenSSL's leading
+// "EC PARAMETERS" block) and encrypted PKCS#8 PEM. Only RSA-2048 and ECDSA
+// P-256 are accepted, because those are what CloudFront key groups take. A
+// *PrivateKey never prints its material: String, GoString, every fmt verb,
+// slog and JSON show only the algorithm and the public key's fingerprint.
+// PublicKeyPEM gives the exact text to upload to CloudFront; Fingerprint is
+// stable across PEM whitespace.
+//
+// # Signers
+//
+// Signer is the contract between keys and the issuer:
+//
+//	KeyID() string            // the CloudFront public key ID (Key-Pair-Id)
+//	Algorithm() Algorithm     // RSA or ECDSA
+//	Public() crypto.PublicKey
+//	Sign(ctx, message, hash) ([]byte, error)
+//
+// Sign receives the policy bytes, not a digest, so a remote signer can
+// choose how to send them. Local signs in memory, deterministically (RSA
+// PKCS#1 v1.5; ECDSA with RFC 6979 nonces), so replicas agree byte for byte.
+// Verify checks a signature the way CloudFront does.
+//
+// # Sources
+//
+// A Source loads a key and returns its Signer: File and Env here, with the
+// passphrase of an encrypted key coming from a separate Passphrase.
+//
+// # Concurrency and errors
+//
+// Every type here is safe for concurrent use. Errors wrap ErrNoPEM,
+// ErrUnsupportedKey, ErrPassphraseRequired, ErrBadPassphrase,
+// ErrLegacyEncryption, ErrUnsupportedCipher, ErrUnsupportedHash, ErrKeyID or
+// ErrSource; test for them with errors.Is. No error ever holds key material
+// or a passphrase.
+package keys
