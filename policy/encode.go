@@ -138,7 +138,7 @@ func CanonicalResource(r string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	host, pathQuery, err := splitHost(rest, strings.TrimSuffix(scheme, "*"))
+	host, pathQuery, err := splitHost(rest, scheme)
 	if err != nil {
 		return "", err
 	}
@@ -193,18 +193,23 @@ func splitHost(rest, scheme string) (host, pathQuery string, err error) {
 	if strings.Contains(pathQuery, "#") || strings.Contains(host, "#") {
 		return "", "", ErrFragment
 	}
-	for j := 0; j < len(host); j++ {
-		c := host[j]
-		if !(isUnreserved(c) || c == ':' || c == '*' || c == '?' || c == '[' || c == ']') {
+	host = strings.ToLower(host)
+	name, port, hasPort := strings.Cut(host, ":")
+	if name == "" {
+		return "", "", fmt.Errorf("%w: empty host name", ErrHost)
+	}
+	for j := 0; j < len(name); j++ {
+		if c := name[j]; !(isUnreserved(c) || c == '*' || c == '?') {
 			return "", "", fmt.Errorf("%w: character %q in the host; hosts with unicode must be written in punycode (xn--…)", ErrHost, c)
 		}
 	}
-	host = strings.ToLower(host)
-	switch {
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		host = strings.TrimSuffix(host, ":443")
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		host = strings.TrimSuffix(host, ":80")
+	if hasPort {
+		if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return "", "", fmt.Errorf("%w: invalid port %q", ErrHost, port)
+		}
+		if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+			host = name
+		}
 	}
 	return host, pathQuery, nil
 }
