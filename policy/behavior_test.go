@@ -172,8 +172,8 @@ func TestCover(t *testing.T) {
 		{"http*://m.example/courses/go-101/*", "courses", nil},
 		{"https://m.example/courses/go-101/*?x=1", "courses", nil},
 		{"https://m.example/courses/free/a.mp4", "", ErrNotCovered},
-		{"https://m.example/courses/*", "", ErrNotCovered},   // reaches /courses/free/
-		{"https://m.example/courses/f*", "", ErrNotCovered},  // reaches /courses/free/
+		{"https://m.example/courses/*", "", ErrNotCovered},  // reaches /courses/free/
+		{"https://m.example/courses/f*", "", ErrNotCovered}, // reaches /courses/free/
 		{"https://m.example/courses/fre?/*", "", ErrNotCovered},
 		{"https://m.example/courses/fr*/x", "", ErrNotCovered}, // /courses/free/x is public
 		{"https://m.example/courses/g*", "courses", nil},
