@@ -467,7 +467,7 @@ func requestURL(scheme, host, path, query string) string {
 // MaxEpoch. The canned policy is rebuilt from the number, so leading zeros
 // are harmless (unconfirmed whether CloudFront accepts them).
 func parseEpoch(s string) (int64, bool) {
-	if s == "" || len(s) > 12 {
+	if s == "" {
 		return 0, false
 	}
 	for i := 0; i < len(s); i++ {
