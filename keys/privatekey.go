@@ -108,27 +108,30 @@ func (k *PrivateKey) MarshalPEM() ([]byte, error) {
 }
 
 func (k *PrivateKey) redacted() string {
-	if k == nil {
+	if k == nil || k.signer == nil {
 		return "keys.PrivateKey(nil)"
 	}
 	return "keys.PrivateKey{" + string(k.alg) + " " + k.Fingerprint() + " REDACTED}"
 }
 
+// The printing methods have value receivers so that a PrivateKey value,
+// not only a pointer, prints redacted.
+
 // String returns a redacted description.
-func (k *PrivateKey) String() string { return k.redacted() }
+func (k PrivateKey) String() string { return k.redacted() }
 
 // GoString returns a redacted description, for %#v.
-func (k *PrivateKey) GoString() string { return k.redacted() }
+func (k PrivateKey) GoString() string { return k.redacted() }
 
 // Format prints the redacted description for every verb, so that %x, %+v
 // and friends cannot reach the key material through reflection.
-func (k *PrivateKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.redacted()) }
+func (k PrivateKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.redacted()) }
 
 // LogValue makes slog print the redacted description.
-func (k *PrivateKey) LogValue() slog.Value { return slog.StringValue(k.redacted()) }
+func (k PrivateKey) LogValue() slog.Value { return slog.StringValue(k.redacted()) }
 
 // MarshalJSON writes the redacted description.
-func (k *PrivateKey) MarshalJSON() ([]byte, error) {
+func (k PrivateKey) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + k.redacted() + `"`), nil
 }
 

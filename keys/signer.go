@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 )
 
@@ -83,6 +84,15 @@ func (l *Local) Key() *PrivateKey { return l.key }
 
 // String describes the signer without key material.
 func (l *Local) String() string { return "keys.Local{" + l.keyID + " " + l.key.redacted() + "}" }
+
+// GoString describes the signer without key material, for %#v.
+func (l *Local) GoString() string { return l.String() }
+
+// Format prints String for every verb.
+func (l *Local) Format(f fmt.State, _ rune) { fmt.Fprint(f, l.String()) }
+
+// LogValue makes slog print String.
+func (l *Local) LogValue() slog.Value { return slog.StringValue(l.String()) }
 
 // Sign implements Signer. It does not block, so ctx is only checked for
 // cancellation before signing.
