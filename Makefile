@@ -48,7 +48,8 @@ FUZZ_TARGETS := \
 	./policy:FuzzCanonicalURL \
 	./policy:FuzzDecode \
 	./policy:FuzzGlob \
-	./keys:FuzzParsePrivateKey
+	./keys:FuzzParsePrivateKey \
+	./edge:FuzzCheck
 
 fuzz-short: ## run every fuzz target briefly (FUZZTIME, default 5s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
