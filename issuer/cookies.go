@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cfissuer/cfissuer/keys"
@@ -26,7 +27,9 @@ const (
 type CookieRequest struct {
 	// Resource is what the cookies grant: one URL (canned or custom), or a
 	// wildcard resource such as https://media.example.com/courses/go-101/*
-	// (custom), percent-encoded as viewers send it.
+	// (custom), percent-encoded as viewers send it. In a resource with '*'
+	// (or any custom policy) '?' is a wildcard too; in a single URL it starts
+	// the query.
 	Resource  string
 	Expires   time.Time
 	NotBefore time.Time
@@ -67,13 +70,19 @@ func SignCookies(ctx context.Context, s keys.Signer, r CookieRequest) (*SignedCo
 	if r.Resource == "" {
 		return nil, policy.ErrNoResource
 	}
-	res, err := policy.CanonicalResource(r.Resource)
+	// A canned policy when the resource is one concrete URL (where '?'
+	// starts the query) and nothing else is asked; otherwise a custom
+	// policy, where '*' and '?' are wildcards.
+	p := policy.Policy{Kind: policy.Canned, Expires: r.Expires, NotBefore: r.NotBefore, SourceIP: r.SourceIP}
+	var err error
+	if r.Custom || strings.Contains(r.Resource, "*") || !r.NotBefore.IsZero() || r.SourceIP.IsValid() {
+		p.Kind = policy.Custom
+		p.Resource, err = policy.CanonicalResource(r.Resource)
+	} else {
+		p.Resource, err = policy.CanonicalURL(r.Resource)
+	}
 	if err != nil {
 		return nil, err
-	}
-	p := policy.Policy{Kind: policy.Canned, Resource: res, Expires: r.Expires, NotBefore: r.NotBefore, SourceIP: r.SourceIP}
-	if r.Custom || policy.HasWildcard(res) || !r.NotBefore.IsZero() || r.SourceIP.IsValid() {
-		p.Kind = policy.Custom
 	}
 	hash, err := hashFor(s, r.Hash)
 	if err != nil {
