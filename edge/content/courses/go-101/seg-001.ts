@@ -1,0 +1,1 @@
+sample segment 1
