@@ -138,3 +138,44 @@ func digestFlag(t testing.TB, hash string) string {
 	t.Fatalf("oracle: unknown hash %q", hash)
 	return ""
 }
+
+// Signature is one signature to verify in a batch.
+type Signature struct {
+	Data []byte `json:"data"` // the signed bytes
+	Sig  []byte `json:"sig"`  // the raw signature
+	Hash string `json:"hash"` // SHA1 or SHA256
+}
+
+// PyVerify verifies a batch of signatures with the public key in pubFile,
+// using Python's `cryptography` package in one process (OpenSSLVerify costs
+// a process per signature). It returns one result per signature.
+func PyVerify(t testing.TB, pubFile string, sigs []Signature) []bool {
+	t.Helper()
+	if len(sigs) == 0 {
+		return nil
+	}
+	abs, err := filepath.Abs(pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(struct {
+		PublicKey string      `json:"public_key"`
+		Items     []Signature `json:"items"`
+	}{abs, sigs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", filepath.Join(dir(), "verify.py"))
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: verify.py: %v\n%s", err, stderr.String())
+	}
+	var res []bool
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(sigs) {
+		t.Fatalf("oracle: verify.py: bad output (%v)", err)
+	}
+	return res
+}

@@ -39,4 +39,8 @@ func TestOraclesAgree(t *testing.T) {
 	if OpenSSLVerify(t, pub, []byte("other bytes"), sig, "SHA256") {
 		t.Error("openssl verifies a signature over other bytes")
 	}
+	got := PyVerify(t, pub, []Signature{{data, sig, "SHA256"}, {[]byte("other"), sig, "SHA256"}, {data, sig, "SHA1"}})
+	if !got[0] || got[1] || got[2] {
+		t.Errorf("PyVerify = %v, want [true false false]", got)
+	}
 }
