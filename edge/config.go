@@ -7,7 +7,15 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/cfissuer/cfissuer/keys"
+	"github.com/cfissuer/cfissuer/policy"
 )
 
 // Config is the edge's own configuration file, apart from the behaviors
@@ -159,4 +167,80 @@ func (c *Config) Validate() error {
 		return &ConfigError{"cache_entries", "must not be negative"}
 	}
 	return nil
+}
+
+// Keys reads the configured public keys. Relative file names are
+// taken from baseDir (the configuration file's directory).
+func (c *Config) Keys(baseDir string) ([]Key, error) {
+	var out []Key
+	for i, k := range c.TrustedKeys {
+		pemData := []byte(k.PublicKeyPEM)
+		if k.PublicKeyFile != "" {
+			var err error
+			if pemData, err = os.ReadFile(resolve(baseDir, k.PublicKeyFile)); err != nil {
+				return nil, &ConfigError{fmt.Sprintf("trusted_keys[%d].public_key_file", i), err.Error()}
+			}
+		}
+		pub, err := keys.ParsePublicKeyPEM(pemData)
+		if err != nil {
+			return nil, &ConfigError{fmt.Sprintf("trusted_keys[%d]", i), err.Error()}
+		}
+		out = append(out, Key{ID: k.ID, Public: pub})
+	}
+	return out, nil
+}
+
+// NewOrigin returns the configured origin: DirOrigin over Dir (relative to
+// baseDir), S3Origin with credentials from getenv, or DirOrigin over
+// SampleContent.
+func (c *Config) NewOrigin(baseDir string, getenv func(string) string) (Origin, error) {
+	switch {
+	case c.Origin.S3 != nil:
+		s := c.Origin.S3
+		id, secret := getenv(s.AccessKeyIDEnv), getenv(s.SecretAccessKeyEnv)
+		if id == "" || secret == "" {
+			return nil, &ConfigError{"origin.s3", fmt.Sprintf("set the environment variables %s and %s", s.AccessKeyIDEnv, s.SecretAccessKeyEnv)}
+		}
+		return &S3Origin{Endpoint: s.Endpoint, Bucket: s.Bucket, Region: s.Region,
+			Credentials: aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, Source: "edge config"}}, nil
+	case c.Origin.Dir != "":
+		dir := resolve(baseDir, c.Origin.Dir)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, &ConfigError{"origin.dir", fmt.Sprintf("%q is not a directory", dir)}
+		}
+		return DirOrigin{FS: os.DirFS(dir)}, nil
+	default:
+		return DirOrigin{FS: SampleContent()}, nil
+	}
+}
+
+// NewServer builds the verifier, origin and server the configuration
+// describes, for the behaviors bs.
+func (c *Config) NewServer(bs *policy.Behaviors, baseDir string, getenv func(string) string, opts ServerOptions) (*Server, error) {
+	trusted, err := c.Keys(baseDir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := NewVerifier(bs, trusted, Options{ClockSkew: time.Duration(c.ClockSkew) * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	o, err := c.NewOrigin(baseDir, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ViewerOrigin == "" {
+		opts.ViewerOrigin = c.ViewerOrigin
+	}
+	if opts.CacheEntries == 0 {
+		opts.CacheEntries = c.CacheEntries
+	}
+	return NewServer(c.Listen, v, o, opts)
+}
+
+func resolve(base, p string) string {
+	if filepath.IsAbs(p) || base == "" {
+		return p
+	}
+	return filepath.Join(base, p)
 }

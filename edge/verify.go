@@ -314,7 +314,7 @@ func (v *Verifier) diagnose(d *Decision, pub crypto.PublicKey, sig []byte, path 
 	if d.Policy.Kind == policy.Custom {
 		what = "the policy bytes as received"
 	}
-	return ErrSignature, fmt.Sprintf("the signature does not verify for key %s with %s over %s", d.KeyID, hashName(d.Hash), what)
+	return ErrSignature, fmt.Sprintf("key %s, hash %s, over %s", d.KeyID, hashName(d.Hash), what)
 }
 
 // maxWildcardTries bounds the canned-wildcard diagnosis.

@@ -43,6 +43,9 @@ var commands = map[string]command{
 	"sign url":     {"sign a URL (canned or custom policy)", runSignURL},
 	"sign cookies": {"sign cookies for a URL or wildcard resource", runSignCookies},
 	"version":      {"print the version", runVersion},
+	"verify":       {"check a signed URL or cookies as CloudFront would (exit 1 if denied)", runVerify},
+	"explain":      {"explain CloudFront's verdict on a signed URL or cookies, for debugging a 403", runExplain},
+	"edge":         {"run the local CloudFront edge in front of a directory or S3-compatible origin", runEdge},
 }
 
 func main() {
