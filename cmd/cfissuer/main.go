@@ -164,12 +164,16 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// helpRequested wraps parseFlags: it prints usage for -h and returns
-// flag.ErrHelp so run exits 0.
+// parse wraps parseFlags: it prints the usage for -h only (the flag
+// package would also print it after a bad flag, burying the error) and
+// returns flag.ErrHelp so run exits 0.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		usage()
 	}
 	return pos, err
 }
