@@ -33,7 +33,7 @@
 //
 // # Concurrency and errors
 //
-// Every type here is safe for concurrent use. Errors wrap ErrNoPEM,
+// Every type here is safe for concurrent use. Errors wrap ErrNoPEM, ErrNoPublicPEM,
 // ErrUnsupportedKey, ErrPassphraseRequired, ErrBadPassphrase,
 // ErrLegacyEncryption, ErrUnsupportedCipher, ErrUnsupportedHash, ErrKeyID or
 // ErrSource; test for them with errors.Is. No error ever holds key material

@@ -236,8 +236,8 @@ func TestPublicKeyPEMRoundTrip(t *testing.T) {
 	if _, err := Generate("DSA"); !errors.Is(err, ErrUnsupportedKey) {
 		t.Errorf("Generate(DSA) error = %v", err)
 	}
-	if _, err := ParsePublicKeyPEM([]byte("nothing")); err == nil {
-		t.Error("ParsePublicKeyPEM accepts garbage")
+	if _, err := ParsePublicKeyPEM([]byte("nothing")); !errors.Is(err, ErrNoPublicPEM) {
+		t.Errorf("ParsePublicKeyPEM(garbage) error = %v, want ErrNoPublicPEM", err)
 	}
 }
 

@@ -27,6 +27,7 @@ const (
 // Errors returned when parsing keys. Test for them with errors.Is.
 var (
 	ErrNoPEM              = errors.New("keys: no PEM private key block found")
+	ErrNoPublicPEM        = errors.New(`keys: no "PUBLIC KEY" PEM block found`)
 	ErrUnsupportedKey     = errors.New("keys: unsupported key: CloudFront accepts RSA-2048 and ECDSA P-256 only")
 	ErrPassphraseRequired = errors.New("keys: the private key is encrypted; give its passphrase")
 	ErrBadPassphrase      = errors.New("keys: wrong passphrase, or the encrypted key is damaged")
@@ -153,7 +154,7 @@ func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, error) {
 		var block *pem.Block
 		block, data = pem.Decode(data)
 		if block == nil {
-			return nil, errors.New(`keys: no "PUBLIC KEY" PEM block found`)
+			return nil, ErrNoPublicPEM
 		}
 		if block.Type != "PUBLIC KEY" {
 			continue

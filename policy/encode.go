@@ -113,11 +113,21 @@ func CanonicalURL(u string) (string, error) {
 		return "", err
 	}
 	if strings.Contains(pathQuery, "?") {
-		if err := checkChars(query, "query", false); err != nil {
-			return "", err
-		}
-		if err := checkReserved(query); err != nil {
-			return "", err
+		if query == "" {
+			// An empty query: browsers send "…/a?", but once signing
+			// parameters follow it ("…/a?&Expires=…") the URL CloudFront
+			// rebuilds would not be the one signed. Drop the '?'.
+			pathQuery = path
+		} else {
+			if err := checkChars(query, "query", false); err != nil {
+				return "", err
+			}
+			if err := checkReserved(query); err != nil {
+				return "", err
+			}
+			if strings.HasPrefix(query, "&") || strings.HasSuffix(query, "&") || strings.Contains(query, "&&") {
+				return "", fmt.Errorf("%w: empty query parameter (a leading, trailing or doubled '&'); remove it", ErrCharacter)
+			}
 		}
 	}
 	return scheme + "://" + host + pathQuery, nil

@@ -110,8 +110,8 @@ func TestCanonicalURL(t *testing.T) {
 		{"https://d.example/a?x=1&y=2", ""},
 		{"https://d.example/a?x=%20&y=", ""},
 		{"https://d.example/a?response-content-disposition=attachment%3B%20filename%3D%22a.pdf%22", ""},
-		{"https://d.example/a?", ""},
-		{"https://d.example/a?expires=1", ""}, // names are case-sensitive
+		{"https://d.example/a?", "https://d.example/a"}, // an empty query is dropped
+		{"https://d.example/a?expires=1", ""},           // names are case-sensitive
 		{"https://d.example/a?MyExpires=1", ""},
 		{"https://d.example/.well-known/x", ""},
 		{"https://d.example/a/.../b", ""},
@@ -187,6 +187,9 @@ func TestCanonicalURL(t *testing.T) {
 		{"https://d.example/a?Hash-Algorithm=SHA256", ErrReservedQuery},
 		{"https://d.example/a:b/c d", ErrCharacter},
 		{"https://d.example a", ErrHost},
+		{"https://d.example/a?&x=1", ErrCharacter},
+		{"https://d.example/a?x=1&", ErrCharacter},
+		{"https://d.example/a?x=1&&y=2", ErrCharacter},
 	}
 	for _, tt := range bad {
 		if _, err := CanonicalURL(tt.in); !errors.Is(err, tt.want) {

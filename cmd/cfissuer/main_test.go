@@ -275,7 +275,7 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
-func TestDefaultCookiePath(t *testing.T) {
+func TestdefaultCookiePath(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://m.test/courses/go-101/*":      "/courses/go-101/",
 		"https://m.test/courses/go-101/x*.ts":  "/courses/go-101/",
@@ -285,8 +285,8 @@ func TestDefaultCookiePath(t *testing.T) {
 		"https://m.test/c?/x":                  "/",
 		"https://m.test/courses/go-101/??/*.m": "/courses/go-101/",
 	} {
-		if got := DefaultCookiePath(in); got != want {
-			t.Errorf("DefaultCookiePath(%q) = %q, want %q", in, got, want)
+		if got := defaultCookiePath(in); got != want {
+			t.Errorf("defaultCookiePath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

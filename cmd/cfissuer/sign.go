@@ -163,7 +163,7 @@ func runSignCookies(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *path == "" {
-		*path = DefaultCookiePath(pos[0])
+		*path = defaultCookiePath(pos[0])
 	}
 	s, err := g.keys.load(ctx, e)
 	if err != nil {
@@ -216,10 +216,10 @@ func parseSameSite(s string) (http.SameSite, error) {
 	return 0, fmt.Errorf("%w: --same-site must be Lax, Strict or None, not %q", errUsage, s)
 }
 
-// DefaultCookiePath returns the cookie Path for a resource: its path up to
+// defaultCookiePath returns the cookie Path for a resource: its path up to
 // the last '/' before the first wildcard, so each grant's cookies are scoped
 // to its prefix (two courses' cookies then coexist in one browser).
-func DefaultCookiePath(resource string) string {
+func defaultCookiePath(resource string) string {
 	_, rest, ok := strings.Cut(resource, "://")
 	if !ok {
 		return "/"
