@@ -16,19 +16,20 @@ import (
 	"github.com/cfissuer/cfissuer/policy"
 )
 
-// CloudFront's signing parameter and cookie names.
+// CloudFront's signing parameter and cookie names (policy owns the wire
+// format; these aliases keep the verifier's code short).
 const (
-	ParamExpires   = "Expires"
-	ParamPolicy    = "Policy"
-	ParamSignature = "Signature"
-	ParamKeyPairID = "Key-Pair-Id"
-	ParamHash      = "Hash-Algorithm"
+	ParamExpires   = policy.ParamExpires
+	ParamPolicy    = policy.ParamPolicy
+	ParamSignature = policy.ParamSignature
+	ParamKeyPairID = policy.ParamKeyPairID
+	ParamHash      = policy.ParamHash
 
-	CookieExpires   = "CloudFront-Expires"
-	CookiePolicy    = "CloudFront-Policy"
-	CookieSignature = "CloudFront-Signature"
-	CookieKeyPairID = "CloudFront-Key-Pair-Id"
-	CookieHash      = "CloudFront-Hash-Algorithm"
+	CookieExpires   = policy.CookieExpires
+	CookiePolicy    = policy.CookiePolicy
+	CookieSignature = policy.CookieSignature
+	CookieKeyPairID = policy.CookieKeyPairID
+	CookieHash      = policy.CookieHash
 )
 
 // Request is what the verifier sees of a viewer request.

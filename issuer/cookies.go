@@ -14,13 +14,14 @@ import (
 	"github.com/cfissuer/cfissuer/policy"
 )
 
-// CloudFront's signed-cookie names.
+// CloudFront's signed-cookie names (the policy package owns the wire
+// format).
 const (
-	CookiePolicy    = "CloudFront-Policy"
-	CookieExpires   = "CloudFront-Expires"
-	CookieSignature = "CloudFront-Signature"
-	CookieKeyPairID = "CloudFront-Key-Pair-Id"
-	CookieHash      = "CloudFront-Hash-Algorithm"
+	CookiePolicy    = policy.CookiePolicy
+	CookieExpires   = policy.CookieExpires
+	CookieSignature = policy.CookieSignature
+	CookieKeyPairID = policy.CookieKeyPairID
+	CookieHash      = policy.CookieHash
 )
 
 // CookieRequest describes a set of signed cookies.

@@ -112,18 +112,18 @@ func SignURL(ctx context.Context, s keys.Signer, r URLRequest) (*SignedURL, erro
 		b.WriteByte('?')
 	}
 	if p.Kind == policy.Canned {
-		b.WriteString("Expires=")
+		b.WriteString(policy.ParamExpires + "=")
 		b.WriteString(strconv.FormatInt(p.Expires.Unix(), 10))
 	} else {
-		b.WriteString("Policy=")
+		b.WriteString(policy.ParamPolicy + "=")
 		b.Write(encPolicy)
 	}
-	b.WriteString("&Signature=")
+	b.WriteString("&" + policy.ParamSignature + "=")
 	b.Write(sig)
-	b.WriteString("&Key-Pair-Id=")
+	b.WriteString("&" + policy.ParamKeyPairID + "=")
 	b.WriteString(s.KeyID())
 	if hash == crypto.SHA256 {
-		b.WriteString("&Hash-Algorithm=SHA256")
+		b.WriteString("&" + policy.ParamHash + "=" + policy.SHA256)
 	}
 	signed := b.String()
 	if err := policy.CheckURL(signed); err != nil {

@@ -23,10 +23,6 @@ var (
 	ErrFragment      = errors.New("policy: resource has a fragment ('#'); browsers never send it")
 )
 
-// ReservedQueryNames are the query parameter names CloudFront uses for
-// signing. A caller's own query string must not use them.
-var ReservedQueryNames = []string{"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"}
-
 // EncodeKey percent-encodes an S3 object key into the path segment(s) a
 // browser will request, without the leading '/'. Unreserved characters
 // (A–Z a–z 0–9 - . _ ~) and '/' stay as they are; every other byte of the
