@@ -27,7 +27,7 @@ help: ## list the targets
 build: ## build bin/cfissuer with the version from git describe
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cfissuer
 
-run: build ## the main job on an embedded default: dev key, example behaviors
+run: build ## the issuer on 127.0.0.1:8080 and the local edge on :8081 (dev key and API key in .cfissuer/)
 	@./scripts/run.sh
 
 test-deps: $(ORACLE_JS)/node_modules/.installed ## install what the tests need (npm signer)

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# make run: the signing core on its embedded default. Generates a dev key
-# (once, under .cache/dev), then signs an example for each behavior of
-# examples/behaviors.json with bin/cfissuer.
+# make run: the issuer on its embedded default. `cfissuer serve --dev` keeps
+# a dev signing key and a dev API key under the state folder (made once,
+# reused on later runs; the API key's path is printed, never the key), serves
+# the API for examples/behaviors.json, runs the local edge in front of the
+# sample content, and prints three curl commands to try. Logs go to stdout.
+#
+# Overrides: CFISSUER_STATE (default .cfissuer), CFISSUER_LISTEN (default
+# 127.0.0.1:8080), CFISSUER_EDGE (default 127.0.0.1:8081),
+# CFISSUER_EDGE_TOMORROW (default 127.0.0.1:8082, the edge a day ahead),
+# CFISSUER_BEHAVIORS (default examples/behaviors.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dev=.cache/dev
-if [ ! -f "$dev/private.pem" ]; then
-  ./bin/cfissuer keygen --type rsa --out "$dev" >/dev/null
-  echo "generated a dev key in $dev (never use it in production)"
-fi
-key=(--key-file "$dev/private.pem" --key-id KDEVELOPMENT)
-origin=$(python3 -c 'import json;print(json.load(open("examples/behaviors.json"))["viewer_origin"])')
-echo "ebook download (signed URL, canned, SHA1):"
-./bin/cfissuer sign url "$origin/ebooks/intro.pdf" "${key[@]}" --ttl 1h
-echo
-echo "course cookies (custom policy, wildcard, SHA256):"
-./bin/cfissuer sign cookies "$origin/courses/go-101/*" "${key[@]}" --ttl 15m --hash sha256
+exec ./bin/cfissuer serve --dev \
+  --state "${CFISSUER_STATE:-.cfissuer}" \
+  --listen "${CFISSUER_LISTEN:-127.0.0.1:8080}" \
+  --edge "${CFISSUER_EDGE:-127.0.0.1:8081}" \
+  --edge-tomorrow "${CFISSUER_EDGE_TOMORROW:-127.0.0.1:8082}" \
+  --behaviors "${CFISSUER_BEHAVIORS:-examples/behaviors.json}"

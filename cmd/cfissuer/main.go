@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"verify":       {"check a signed URL or cookies as CloudFront would (exit 1 if denied)", runVerify},
 	"explain":      {"explain CloudFront's verdict on a signed URL or cookies, for debugging a 403", runExplain},
 	"edge":         {"run the local CloudFront edge in front of a directory or S3-compatible origin", runEdge},
+	"serve":        {"run the issuer HTTP API (--dev: with a dev key and the local edge, as make run does)", runServe},
 }
 
 func main() {

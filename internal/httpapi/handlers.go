@@ -331,6 +331,16 @@ func cookiesJSON(cs []*http.Cookie) []cookieJSON {
 	return out
 }
 
+// cookieHeader is the Cookie request header that carries cs, for clients
+// that send cookies themselves (a native player, a test, curl).
+func cookieHeader(cs []*http.Cookie) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (s *Server) handleCookies(w http.ResponseWriter, r *http.Request) {
 	var req cookieRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -353,13 +363,14 @@ func (s *Server) handleCookies(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt    string       `json:"expires_at"`
 		ExpiresIn    int64        `json:"expires_in"`
 		RefreshAfter string       `json:"refresh_after"`
+		CookieHeader string       `json:"cookie_header"`
 		KeyID        string       `json:"key_id"`
 		Behavior     string       `json:"behavior"`
 		GrantID      string       `json:"grant_id"`
 	}{
 		Cookies: cookiesJSON(got.Cookies), ExpiresAt: got.Expires.UTC().Format(time.RFC3339),
 		ExpiresIn: secondsUntil(got.Expires, s.is.Now()), RefreshAfter: got.RefreshAfter.UTC().Format(time.RFC3339),
-		KeyID: got.KeyID, Behavior: got.Behavior, GrantID: got.ID,
+		CookieHeader: cookieHeader(got.Cookies), KeyID: got.KeyID, Behavior: got.Behavior, GrantID: got.ID,
 	})
 }
 
