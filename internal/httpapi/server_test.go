@@ -3,13 +3,16 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -763,5 +766,79 @@ func TestExplain(t *testing.T) {
 		if _, v, _ := strings.Cut(h, "="); len(v) > 20 && strings.Contains(string(res.body), v) {
 			t.Error("explain repeats a cookie value")
 		}
+	}
+}
+
+// blockingSigner holds every Sign until released, so a test can have a
+// request in flight for certain.
+type blockingSigner struct {
+	keys.Signer
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSigner) Sign(ctx context.Context, msg []byte, h crypto.Hash) ([]byte, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Signer.Sign(ctx, msg, h)
+}
+
+// TestCloseFinishesInFlight: Close (what SIGTERM triggers) stops accepting
+// connections but lets a request that is being served finish with 200.
+func TestCloseFinishesInFlight(t *testing.T) {
+	bs, _ := policy.ParseBehaviors(strings.NewReader(testBehaviors))
+	bsig := &blockingSigner{Signer: testSigner(t, "rsa2048.pem", "KRSA"), entered: make(chan struct{}), release: make(chan struct{})}
+	ring, _ := keys.NewRing([]keys.RingKey{{Signer: bsig}}, issuer.LongestLifetime(bs))
+	quiet := slog.New(slog.DiscardHandler)
+	is, err := issuer.New(ring, bs, issuer.Options{Now: func() time.Time { return t0 }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, sum, _ := issuer.NewAPIKey("app")
+	cs, _ := issuer.NewCallers([]issuer.Caller{{ID: "app", SecretSHA256: sum}})
+	srv, _ := New(is, cs, Options{Addr: "127.0.0.1:0", Logger: quiet})
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+srv.Addr()+"/v1/urls", strings.NewReader(`{"path":"/ebooks/a.pdf"}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	<-bsig.entered // the request is being served
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close(context.Background()) }()
+	// New connections are refused once Close has begun; wait for that
+	// by retrying (each try is a connection attempt, not a timer).
+	for {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			break
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a request was in flight", err)
+	default:
+	}
+	close(bsig.release)
+	if r := <-done; r.err != nil || r.status != 200 {
+		t.Fatalf("in-flight request: %d, %v", r.status, r.err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }
