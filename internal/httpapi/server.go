@@ -1,10 +1,3 @@
-// Package httpapi is the issuer's HTTP API (docs/openapi.json): a
-// gorilla/mux router over an issuer.Issuer, with API-key authentication,
-// per-caller rate limits, one error→status table, Prometheus metrics and
-// graceful shutdown. It is the only package that imports gorilla/mux.
-//
-// A Server is safe for concurrent use. Open listens and serves (port 0
-// works); Close shuts down, letting in-flight requests finish.
 package httpapi
 
 import (

@@ -1,0 +1,13 @@
+// Package httpapi is the issuer's HTTP API (docs/openapi.json): a
+// gorilla/mux router over an issuer.Issuer, with API-key authentication,
+// per-caller rate limits, one error→status table, Prometheus metrics and
+// graceful shutdown. It is the only package that imports gorilla/mux.
+//
+// Routes: POST /v1/urls (one or a batch), POST and DELETE /v1/cookies, GET
+// /v1/redirect, POST /v1/explain (the edge verifier's verdict), GET /v1/keys,
+// /healthz, /readyz, /metrics and /openapi.json. Every status comes from
+// errorTable in errors.go.
+//
+// A Server is safe for concurrent use. Open listens and serves (port 0
+// works); Close shuts down, letting in-flight requests finish.
+package httpapi
