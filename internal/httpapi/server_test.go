@@ -172,7 +172,9 @@ func (f *fixture) do(t testing.TB, method, target, caller string, body any) *res
 		rd = bytes.NewReader(data)
 	}
 	req := httptest.NewRequest(method, target, rd)
-	if caller != "" {
+	if raw, ok := strings.CutPrefix(caller, "raw:"); ok {
+		req.Header.Set("Authorization", raw)
+	} else if caller != "" {
 		key, ok := f.keys[caller]
 		if !ok {
 			key = caller // a raw bad key
@@ -449,6 +451,7 @@ func TestErrors(t *testing.T) {
 		{"no API key", "POST", "/v1/urls", "", map[string]any{"path": "/x"}, time.Time{}, 401, "unauthenticated", "", "Bearer"},
 		{"wrong API key", "POST", "/v1/urls", "all.c2VjcmV0", map[string]any{"path": "/x"}, time.Time{}, 401, "unauthenticated", "", "Bearer"},
 		{"unknown caller", "POST", "/v1/cookies", "nobody.c2VjcmV0", map[string]any{"path_prefix": "/courses/x/"}, time.Time{}, 401, "unauthenticated", "", "Bearer"},
+		{"basic auth", "POST", "/v1/urls", "raw:Basic YWxsOnNlY3JldA==", map[string]any{"path": "/x"}, time.Time{}, 401, "unauthenticated", "", "Bearer"},
 		{"redirect without key", "GET", "/v1/redirect?path=/x", "", nil, time.Time{}, 401, "unauthenticated", "", ""},
 		{"explain without key", "POST", "/v1/explain", "", map[string]any{"url": "https://media.example.test/x"}, time.Time{}, 401, "unauthenticated", "", ""},
 
@@ -508,6 +511,14 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	f := newFixture(t, time.Time{})
+	res := f.do(t, "POST", "/v1/urls", "raw:bearer "+f.keys["all"], map[string]any{"path": "/ebooks/a.pdf"})
+	if res.status != 200 {
+		t.Errorf("lower-case bearer: %d %s", res.status, res.body)
 	}
 }
 
