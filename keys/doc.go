@@ -28,14 +28,23 @@
 //
 // # Sources
 //
-// A Source loads a key and returns its Signer: File and Env here, with the
-// passphrase of an encrypted key coming from a separate Passphrase.
+// A Source loads a key and returns its Signer: File and Env, SecretsManager
+// (a secret string or binary holding the PEM, optionally as a field of a
+// JSON secret) and SSM (a SecureString parameter), with the passphrase of
+// an encrypted key coming from a separate Passphrase; and KMS, an
+// asymmetric AWS KMS key whose private key never leaves KMS: its
+// *KMSSigner signs SHA-256 digests only (MessageType DIGEST) and checks
+// each signature KMS returns. The AWS sources take a client (built by cmd/
+// with the SDK's configuration chain) so that tests point them at
+// moto_server. Every source passes the conformance suite in keystest.
 //
 // # Concurrency and errors
 //
 // Every type here is safe for concurrent use. Errors wrap ErrNoPEM, ErrNoPublicPEM,
 // ErrUnsupportedKey, ErrPassphraseRequired, ErrBadPassphrase,
-// ErrLegacyEncryption, ErrUnsupportedCipher, ErrUnsupportedHash, ErrKeyID or
-// ErrSource; test for them with errors.Is. No error ever holds key material
-// or a passphrase.
+// ErrLegacyEncryption, ErrUnsupportedCipher, ErrUnsupportedHash, ErrKeyID,
+// ErrSource (the source could not deliver: a missing file or secret, an AWS
+// call that failed), ErrSecretFormat, ErrKMSHash, ErrKMSSignature, ErrRing
+// or ErrNoActiveKey; test for them with errors.Is. No error ever holds key
+// material or a passphrase.
 package keys

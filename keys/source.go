@@ -97,6 +97,9 @@ func (e Env) Load(ctx context.Context) (Signer, error) {
 }
 
 func load(ctx context.Context, data []byte, keyID string, pass Passphrase, where string) (Signer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var secret []byte
 	if pass != nil {
 		var err error
