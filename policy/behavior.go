@@ -47,7 +47,7 @@ const (
 // Path of each cookie is the granted prefix, so it is not set here.
 type Cookie struct {
 	// Domain is the cookie's Domain attribute. Empty means the viewer
-	// origin's host (a host-only cookie).
+	// origin's host: the issuer service then sets Domain to that host.
 	Domain string `json:"domain,omitempty"`
 	// SameSite is Lax (the default), Strict or None.
 	SameSite string `json:"same_site,omitempty"`

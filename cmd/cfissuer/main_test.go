@@ -275,7 +275,7 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
-func TestdefaultCookiePath(t *testing.T) {
+func TestDefaultCookiePathFromResource(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://m.test/courses/go-101/*":      "/courses/go-101/",
 		"https://m.test/courses/go-101/x*.ts":  "/courses/go-101/",
