@@ -179,3 +179,43 @@ func (r *Ring) Pick(now, expires time.Time, hash crypto.Hash) (Signer, error) {
 	}
 	return best.Signer, nil
 }
+
+// SigningUntil returns the moment the key stops signing for a ring whose
+// longest lifetime is longest (RetireAt − L), or the zero time if it never
+// retires.
+func (k RingKey) SigningUntil(longest time.Duration) time.Time {
+	if k.RetireAt.IsZero() {
+		return time.Time{}
+	}
+	return k.RetireAt.Add(-longest)
+}
+
+// Current returns the key that signs a grant issued at now, as Pick
+// chooses it for any hash and an expiry within L: the active key activated
+// last. It returns false when no key is active.
+func (r *Ring) Current(now time.Time) (RingKey, bool) {
+	var best *RingKey
+	for i := range r.keys {
+		k := &r.keys[i]
+		if k.State(now, r.longest) != StateActive {
+			continue
+		}
+		if best == nil || k.ActivateAt.After(best.ActivateAt) {
+			best = k
+		}
+	}
+	if best == nil {
+		return RingKey{}, false
+	}
+	return *best, true
+}
+
+// Schedule returns the ring's keys as a rotation schedule, without their
+// signers, in configuration order.
+func (r *Ring) Schedule() []Schedule {
+	out := make([]Schedule, len(r.keys))
+	for i, k := range r.keys {
+		out[i] = Schedule{KeyID: k.Signer.KeyID(), ActivateAt: k.ActivateAt, RetireAt: k.RetireAt}
+	}
+	return out
+}
