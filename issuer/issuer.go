@@ -491,7 +491,9 @@ func (is *Issuer) pick(st *state, b *policy.Behavior, c *Caller, now time.Time) 
 	if err != nil {
 		return time.Time{}, nil, 0, err
 	}
-	return exp, s, b.HashFor(s.Algorithm() == keys.RSA), nil
+	// SHA-1 is the default only for an RSA key that can sign it: a KMS RSA
+	// key signs SHA-256 only.
+	return exp, s, b.HashFor(s.Algorithm() == keys.RSA && keys.CanSign(s, crypto.SHA1)), nil
 }
 
 func (is *Issuer) grant(ctx context.Context, c *Caller, b *policy.Behavior, kind string, p policy.Policy, keyID string, alg keys.Algorithm, hash crypto.Hash, hit bool) Grant {

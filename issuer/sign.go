@@ -137,7 +137,7 @@ func hashFor(s keys.Signer, want crypto.Hash) (crypto.Hash, error) {
 	alg := s.Algorithm()
 	switch want {
 	case 0:
-		if alg == keys.RSA {
+		if alg == keys.RSA && keys.CanSign(s, crypto.SHA1) { // not a KMS key: SHA-256 only
 			return crypto.SHA1, nil
 		}
 		return crypto.SHA256, nil
