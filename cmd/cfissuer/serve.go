@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -18,7 +20,6 @@ import (
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/issuer"
-	"github.com/cfissuer/cfissuer/policy"
 )
 
 // Dev mode defaults (make run).
@@ -83,21 +84,43 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		return fmt.Errorf("%w: --config FILE is required (or --dev for a local development setup)", errUsage)
 	}
-	cfg.SetDefaults()
-	cfg.ApplyEnv(e.getenv)
-	if *behaviorsFile != "" {
-		cfg.Behaviors = *behaviorsFile
-	} else if cfg.Behaviors != "" && e.getenv("CFISSUER_BEHAVIORS") == "" {
-		cfg.Behaviors = resolvePath(base, cfg.Behaviors)
+	// finish applies defaults, the environment and the flags, and
+	// validates: at start and again on every reload of the config file.
+	finish := func(cfg *ServeConfig, base string) error {
+		cfg.SetDefaults()
+		cfg.ApplyEnv(e.getenv)
+		if *behaviorsFile != "" {
+			cfg.Behaviors = *behaviorsFile
+		} else if cfg.Behaviors != "" && e.getenv("CFISSUER_BEHAVIORS") == "" {
+			cfg.Behaviors = resolvePath(base, cfg.Behaviors)
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *dev && cfg.Behaviors == "" {
+			cfg.Behaviors = filepath.Join("examples", "behaviors.json")
+		}
+		return cfg.Validate()
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *dev && cfg.Behaviors == "" {
-		cfg.Behaviors = filepath.Join("examples", "behaviors.json")
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := finish(cfg, base); err != nil {
 		return err
+	}
+	var reread func() (*ServeConfig, string, error) // nil in dev mode: its config is not a file
+	if *configFile != "" {
+		path := *configFile
+		reread = func() (*ServeConfig, string, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, "", err
+			}
+			defer f.Close()
+			cfg, err := ParseServeConfig(f)
+			if err != nil {
+				return nil, "", err
+			}
+			base := filepath.Dir(path)
+			return cfg, base, finish(cfg, base)
+		}
 	}
 	if *dev {
 		if abs, err := filepath.Abs(cfg.Behaviors); err == nil {
@@ -111,33 +134,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, cfg, base, logger, *edgeListen, *tomorrow, *dev, *state)
+	return serve(ctx, e, cfg, base, reread, logger, *edgeListen, *tomorrow, *dev, *state)
 }
 
 // serve wires the issuer, its HTTP server and the optional edges, and runs
 // until ctx ends (SIGINT or SIGTERM), then shuts down gracefully.
-func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, logger *slog.Logger, edgeListen, tomorrow string, dev bool, state string) error {
-	bf, err := os.Open(cfg.Behaviors)
-	if err != nil {
-		return fmt.Errorf("behaviors: %w", err)
-	}
-	bs, err := policy.ParseBehaviors(bf)
-	bf.Close()
-	if err != nil {
-		return err
-	}
-	ring, err := cfg.Ring(ctx, base, bs)
+func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread func() (*ServeConfig, string, error), logger *slog.Logger, edgeListen, tomorrow string, dev bool, state string) error {
+	// SIGHUP reloads; registered before anything loads so that an early
+	// one is queued for the reloader rather than ending the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	st, err := loadState(ctx, cfg, base)
 	if err != nil {
 		return err
 	}
-	list, err := cfg.CallerList(bs)
-	if err != nil {
-		return err
-	}
-	callers, err := issuer.NewCallers(list)
-	if err != nil {
-		return err
-	}
+	bs, ring, callers := st.bs, st.ring, st.callers
 	metrics := httpapi.NewMetrics()
 	is, err := issuer.New(ring, bs, issuer.Options{Now: e.now, Logger: logger, CacheSize: cfg.CacheSize, ObserveSign: metrics.ObserveSign})
 	if err != nil {
@@ -155,6 +167,11 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, logger *s
 	if err := srv.Open(); err != nil {
 		return err
 	}
+	rl := newReloader(reread, st, is, srv, logger, metrics.Registry(), e.now)
+	rctx, stopReload := context.WithCancel(ctx)
+	reloadDone := make(chan struct{})
+	go func() { defer close(reloadDone); rl.run(rctx, time.Duration(cfg.ReloadInterval), hup) }()
+	defer func() { stopReload(); <-reloadDone }()
 	var edges []*edge.Server
 	defer func() {
 		for _, s := range edges {

@@ -37,10 +37,19 @@ import (
 //	  write_timeout: 30s            # [30s]
 //	  idle_timeout: 120s            # [120s]
 //	  shutdown_timeout: 30s         # [30s] to finish in-flight requests on SIGTERM
+//	reload_interval: 5m             # re-read config, behaviors and keys [0: only on SIGHUP]
+//	aws:                            # for secretsmanager, ssm and kms keys: the SDK's
+//	  region: eu-west-1             #   configuration chain [AWS_REGION, profile, IMDS]
+//	  profile: prod                 #   [AWS_PROFILE or default]
+//	  endpoint: http://127.0.0.1:5000  # override every AWS endpoint (tests) [none]
 //	keys:                           # at least one
 //	  - id: K2JCJMDEHXQW5F          # CloudFront public key ID
-//	    file: /run/secrets/cf.pem   # or env: CF_KEY (exactly one)
-//	    passphrase_file: …          # or passphrase_env (encrypted keys only)
+//	    file: /run/secrets/cf.pem   # exactly one of file, env, secretsmanager, ssm, kms
+//	    # env: CF_KEY
+//	    # secretsmanager: {secret_id: cf/signing, json_field: private_key, version_stage: AWSCURRENT}
+//	    # ssm: {name: /cf/signing-key}        # a SecureString parameter
+//	    # kms: {key: alias/cf-signing}        # RSA_2048 or ECC_NIST_P256, SIGN_VERIFY; SHA-256 only
+//	    passphrase_file: …          # or passphrase_env (encrypted keys only; not kms)
 //	    activate_at: 2026-03-01T00:00:00Z  # [always active]
 //	    retire_at: 2026-06-01T00:00:00Z    # [never retires]
 //	callers:
@@ -54,13 +63,15 @@ import (
 //
 // Relative file names are taken from the configuration file's directory.
 type ServeConfig struct {
-	Listen    string         `yaml:"listen,omitempty"`
-	Behaviors string         `yaml:"behaviors,omitempty"`
-	Log       LogConfig      `yaml:"log,omitempty"`
-	CacheSize int            `yaml:"cache_size,omitempty"`
-	Limits    LimitsConfig   `yaml:"limits,omitempty"`
-	Keys      []KeyConfig    `yaml:"keys,omitempty"`
-	Callers   []CallerConfig `yaml:"callers,omitempty"`
+	Listen         string         `yaml:"listen,omitempty"`
+	Behaviors      string         `yaml:"behaviors,omitempty"`
+	Log            LogConfig      `yaml:"log,omitempty"`
+	CacheSize      int            `yaml:"cache_size,omitempty"`
+	Limits         LimitsConfig   `yaml:"limits,omitempty"`
+	ReloadInterval Duration       `yaml:"reload_interval,omitempty"`
+	AWS            AWSConfig      `yaml:"aws,omitempty"`
+	Keys           []KeyConfig    `yaml:"keys,omitempty"`
+	Callers        []CallerConfig `yaml:"callers,omitempty"`
 }
 
 // LogConfig chooses the log level and format.
@@ -83,13 +94,16 @@ type LimitsConfig struct {
 // KeyConfig is one key of the ring: where its private key comes from and
 // when it signs.
 type KeyConfig struct {
-	ID             string     `yaml:"id,omitempty"`
-	File           string     `yaml:"file,omitempty"`
-	Env            string     `yaml:"env,omitempty"`
-	PassphraseFile string     `yaml:"passphrase_file,omitempty"`
-	PassphraseEnv  string     `yaml:"passphrase_env,omitempty"`
-	ActivateAt     *time.Time `yaml:"activate_at,omitempty"`
-	RetireAt       *time.Time `yaml:"retire_at,omitempty"`
+	ID             string                   `yaml:"id,omitempty"`
+	File           string                   `yaml:"file,omitempty"`
+	Env            string                   `yaml:"env,omitempty"`
+	PassphraseFile string                   `yaml:"passphrase_file,omitempty"`
+	PassphraseEnv  string                   `yaml:"passphrase_env,omitempty"`
+	SecretsManager *SecretsManagerKeyConfig `yaml:"secretsmanager,omitempty"`
+	SSM            *SSMKeyConfig            `yaml:"ssm,omitempty"`
+	KMS            *KMSKeyConfig            `yaml:"kms,omitempty"`
+	ActivateAt     *time.Time               `yaml:"activate_at,omitempty"`
+	RetireAt       *time.Time               `yaml:"retire_at,omitempty"`
 }
 
 // CallerConfig is one API caller (see issuer.Caller).
@@ -226,6 +240,12 @@ func (c *ServeConfig) Validate() error {
 			return &ServeConfigError{"limits." + d.name, "must not be negative"}
 		}
 	}
+	if c.ReloadInterval < 0 {
+		return &ServeConfigError{"reload_interval", "must not be negative"}
+	}
+	if c.ReloadInterval > 0 && time.Duration(c.ReloadInterval) < time.Second {
+		return &ServeConfigError{"reload_interval", "must be at least 1s (each reload fetches every key source)"}
+	}
 	if len(c.Keys) == 0 {
 		return &ServeConfigError{"keys", "at least one signing key is required"}
 	}
@@ -239,8 +259,8 @@ func (c *ServeConfig) Validate() error {
 			return &ServeConfigError{f + ".id", fmt.Sprintf("%s is already keys[%d]", k.ID, j)}
 		}
 		ids[k.ID] = i
-		if (k.File == "") == (k.Env == "") {
-			return &ServeConfigError{f, "give exactly one of file and env"}
+		if err := k.validateSource(f); err != nil {
+			return err
 		}
 		if k.PassphraseFile != "" && k.PassphraseEnv != "" {
 			return &ServeConfigError{f, "give passphrase_file or passphrase_env, not both"}
@@ -283,6 +303,7 @@ func resolvePath(base, p string) string {
 // bs.
 func (c *ServeConfig) Ring(ctx context.Context, base string, bs *policy.Behaviors) (*keys.Ring, error) {
 	var rks []keys.RingKey
+	var aws awsClients // built on first use, shared by the keys
 	for i, k := range c.Keys {
 		var pass keys.Passphrase
 		switch {
@@ -291,9 +312,9 @@ func (c *ServeConfig) Ring(ctx context.Context, base string, bs *policy.Behavior
 		case k.PassphraseEnv != "":
 			pass = keys.PassphraseEnv(k.PassphraseEnv)
 		}
-		var src keys.Source = keys.File{Path: resolvePath(base, k.File), KeyID: k.ID, Passphrase: pass}
-		if k.Env != "" {
-			src = keys.Env{Name: k.Env, KeyID: k.ID, Passphrase: pass}
+		src, err := c.source(ctx, k, base, pass, &aws)
+		if err != nil {
+			return nil, fmt.Errorf("config: keys[%d] (%s): %w", i, k.ID, err)
 		}
 		s, err := src.Load(ctx)
 		if err != nil {

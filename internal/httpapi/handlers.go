@@ -36,12 +36,13 @@ func (s *Server) authenticate(next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, issuer.ErrUnauthenticated)
 			return
 		}
-		c, err := s.callers.Authenticate(strings.TrimSpace(token))
+		callers := s.callers.Load() // one set for the whole request, across a reload
+		c, err := callers.Authenticate(strings.TrimSpace(token))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := s.callers.Allow(c, s.is.Now()); err != nil {
+		if err := callers.Allow(c, s.is.Now()); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -107,21 +108,30 @@ func (s *Server) registerKeyRoutes(r *mux.Router) {
 }
 
 type keyJSON struct {
-	KeyID        string     `json:"key_id"`
-	Algorithm    string     `json:"algorithm"`
-	Fingerprint  string     `json:"fingerprint"`
-	State        keys.State `json:"state"`
-	ActivateAt   *time.Time `json:"activate_at,omitempty"`
-	RetireAt     *time.Time `json:"retire_at,omitempty"`
-	PublicKeyPEM string     `json:"public_key_pem"`
+	KeyID       string     `json:"key_id"`
+	Algorithm   string     `json:"algorithm"`
+	Fingerprint string     `json:"fingerprint"`
+	State       keys.State `json:"state"`
+	ActivateAt  *time.Time `json:"activate_at,omitempty"`
+	RetireAt    *time.Time `json:"retire_at,omitempty"`
+	// SigningUntil is retire_at − L: the key stops signing then, so
+	// nothing it signed outlives it.
+	SigningUntil *time.Time `json:"signing_until,omitempty"`
+	// Signing marks the key that signs grants issued now.
+	Signing      bool   `json:"signing"`
+	Source       string `json:"source,omitempty"` // "kms" for a KMS key; empty for keys held in memory
+	PublicKeyPEM string `json:"public_key_pem"`
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	ring := s.is.Ring()
 	now := s.is.Now()
 	out := struct {
-		Keys []keyJSON `json:"keys"`
-	}{Keys: []keyJSON{}}
+		Now                    time.Time `json:"now"`
+		LongestLifetimeSeconds int64     `json:"longest_lifetime_seconds"`
+		Keys                   []keyJSON `json:"keys"`
+	}{Now: now.UTC().Truncate(time.Second), LongestLifetimeSeconds: int64(ring.Longest() / time.Second), Keys: []keyJSON{}}
+	current, hasCurrent := ring.Current(now)
 	for _, k := range ring.Keys() {
 		fp, err := keys.Fingerprint(k.Signer.Public())
 		if err != nil {
@@ -142,6 +152,12 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 		if !k.RetireAt.IsZero() {
 			t := k.RetireAt.UTC()
 			kj.RetireAt = &t
+			su := k.SigningUntil(ring.Longest()).UTC()
+			kj.SigningUntil = &su
+		}
+		kj.Signing = hasCurrent && current.Signer.KeyID() == kj.KeyID
+		if _, ok := k.Signer.(*keys.KMSSigner); ok {
+			kj.Source = "kms"
 		}
 		out.Keys = append(out.Keys, kj)
 	}

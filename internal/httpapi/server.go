@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -48,7 +49,7 @@ type Options struct {
 // Server serves the issuer API.
 type Server struct {
 	is      *issuer.Issuer
-	callers *issuer.Callers
+	callers atomic.Pointer[issuer.Callers] // swapped whole by SetCallers
 	log     *slog.Logger
 	metrics *Metrics
 	opts    Options
@@ -81,7 +82,8 @@ func New(is *issuer.Issuer, callers *issuer.Callers, opts Options) (*Server, err
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
-	s := &Server{is: is, callers: callers, log: opts.Logger, metrics: opts.Metrics, opts: opts}
+	s := &Server{is: is, log: opts.Logger, metrics: opts.Metrics, opts: opts}
+	s.callers.Store(callers)
 	s.metrics.watchIssuer(is)
 	// One flat router: gorilla/mux v1.8.1 answers a wrong method with 404
 	// instead of 405 inside a subrouter when a later route of it accepts the
@@ -101,6 +103,17 @@ func New(is *issuer.Issuer, callers *issuer.Callers, opts Options) (*Server, err
 	s.registerExplainRoutes(s.router)
 	s.handler = s.router
 	return s, nil
+}
+
+// SetCallers replaces the API callers (a configuration reload); requests
+// already authenticated finish with the callers they started with. Rate
+// limits start afresh with the new callers.
+func (s *Server) SetCallers(callers *issuer.Callers) error {
+	if callers == nil {
+		return errors.New("httpapi: SetCallers: nil callers")
+	}
+	s.callers.Store(callers)
+	return nil
 }
 
 func setDefault[T comparable](p *T, def T) {
