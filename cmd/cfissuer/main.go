@@ -40,6 +40,7 @@ type command struct {
 var commands = map[string]command{
 	"keygen":       {"generate a signing key pair (private.pem, public.pem)", runKeygen},
 	"keys export":  {"print the public key PEM and fingerprint of a private key", runKeysExport},
+	"keys plan":    {"print the key rotation schedule of a serve config and warn about its gaps", runKeysPlan},
 	"sign url":     {"sign a URL (canned or custom policy)", runSignURL},
 	"sign cookies": {"sign cookies for a URL or wildcard resource", runSignCookies},
 	"version":      {"print the version", runVersion},

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -10,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"
+	"github.com/cfissuer/cfissuer/policy"
 )
 
 // AWSConfig selects how the AWS key sources reach AWS: the SDK's standard
@@ -132,4 +138,94 @@ func (k KeyConfig) sourceName() string {
 		return "kms " + k.KMS.Key
 	}
 	return ""
+}
+
+// errPlanWarnings makes `keys plan --strict` exit 1 when the plan has
+// warnings.
+var errPlanWarnings = errors.New("the rotation plan has warnings")
+
+// runKeysPlan prints the rotation schedule of a serve config's keys and
+// warns about its gaps. It reads only the config and the behaviors file
+// (for L and the key group's key_ids), never a key source, so it runs in
+// CI without AWS credentials or secrets.
+func runKeysPlan(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "keys plan", "keys plan --config FILE [--behaviors FILE] [--at TIME] [--margin DURATION] [--strict]")
+	configFile := fs.String("config", "", "the serve config (env CFISSUER_CONFIG)")
+	behaviorsFile := fs.String("behaviors", "", "behaviors file (default: the config's); gives L and the key group's key_ids")
+	at := fs.String("at", "", "plan from this time (RFC 3339; default now)")
+	margin := fs.Duration("margin", 0, "how long before activating a key must be deployed, and how much longer than L a key stays trusted after it stops signing (default 1h)")
+	strict := fs.Bool("strict", false, "exit 1 if the plan has warnings")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if *configFile == "" {
+		*configFile = e.getenv("CFISSUER_CONFIG")
+	}
+	if *configFile == "" {
+		return fmt.Errorf("%w: --config FILE is required", errUsage)
+	}
+	now := e.now()
+	if *at != "" {
+		if now, err = time.Parse(time.RFC3339, *at); err != nil {
+			return fmt.Errorf("%w: --at: %v", errUsage, err)
+		}
+	}
+	f, err := os.Open(*configFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := ParseServeConfig(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	bpath := resolvePath(filepath.Dir(*configFile), cfg.Behaviors)
+	if *behaviorsFile != "" {
+		bpath = *behaviorsFile
+	}
+	if bpath == "" {
+		return fmt.Errorf("%w: the config names no behaviors file; give --behaviors", errUsage)
+	}
+	bf, err := os.Open(bpath)
+	if err != nil {
+		return fmt.Errorf("behaviors: %w", err)
+	}
+	bs, err := policy.ParseBehaviors(bf)
+	bf.Close()
+	if err != nil {
+		return err
+	}
+	var sched []keys.Schedule
+	for _, k := range cfg.Keys {
+		s := keys.Schedule{KeyID: k.ID}
+		if k.ActivateAt != nil {
+			s.ActivateAt = *k.ActivateAt
+		}
+		if k.RetireAt != nil {
+			s.RetireAt = *k.RetireAt
+		}
+		sched = append(sched, s)
+	}
+	opts := keys.PlanOptions{Margin: *margin}
+	if len(bs.KeyIDs) > 0 {
+		opts.KeyGroup = bs.KeyIDs
+	}
+	p, err := keys.NewPlan(sched, issuer.LongestLifetime(bs), now, opts)
+	if err != nil {
+		return err
+	}
+	if err := p.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if opts.KeyGroup == nil {
+		fmt.Fprintln(e.stdout, "(The behaviors file has no key_ids: the deployed key group was not checked.)")
+	}
+	if *strict && len(p.Warnings) > 0 {
+		return errPlanWarnings
+	}
+	return nil
 }
