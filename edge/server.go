@@ -243,7 +243,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("X-Cache", xcache)
 	// The response headers policy's Cache-Control for viewers.
-	h.Set("Cache-Control", "max-age="+strconv.FormatInt(int64(b.BrowserMaxAge/time.Second), 10))
+	h.Set("Cache-Control", b.CacheControl())
 	var mod time.Time
 	if lm := obj.Header.Get("Last-Modified"); lm != "" {
 		mod, _ = http.ParseTime(lm)

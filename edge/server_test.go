@@ -217,7 +217,7 @@ func TestServerCookiesCORSAndQueryStrings(t *testing.T) {
 	if resp.StatusCode != 200 || body != "#EXTM3U\nseg-000.ts\n" {
 		t.Fatalf("cookies: %d %q", resp.StatusCode, body)
 	}
-	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" || resp.Header.Get("Cache-Control") != "max-age=60" {
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" || resp.Header.Get("Cache-Control") != "private, max-age=60" {
 		t.Errorf("headers: %v", resp.Header)
 	}
 	// Preflight from the player's site.

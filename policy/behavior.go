@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -87,6 +88,19 @@ func (b *Behavior) MinValidity() time.Duration { return b.BrowserMaxAge + b.Marg
 
 // Expiry returns the window-aligned expiry for a grant issued at now.
 func (b *Behavior) Expiry(now time.Time) time.Time { return Expiry(now, b.MinValidity(), b.Window) }
+
+// CacheControl is the Cache-Control header viewers receive for the
+// behavior's content (set by the Terraform module's response headers policy
+// and by the local edge): max-age=M, and "private" for signed-cookie
+// content, so that no shared cache between CloudFront and the viewer serves
+// it to someone without the cookies.
+func (b *Behavior) CacheControl() string {
+	ma := "max-age=" + strconv.FormatInt(int64(b.BrowserMaxAge/time.Second), 10)
+	if b.Access == SignedCookie {
+		return "private, " + ma
+	}
+	return ma
+}
 
 // HashFor returns the hash to sign with for a key: the behavior's Hash when
 // set, otherwise SHA-1 for RSA keys and SHA-256 for every other key.

@@ -261,3 +261,15 @@ func TestCoverAgreesWithMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheControl pins the header viewers get; terraform/tests/
+// security.tftest.hcl asserts the same values for the module's response
+// headers policies, so the local edge and CloudFront agree.
+func TestCacheControl(t *testing.T) {
+	bs := loadExample(t)
+	for name, want := range map[string]string{"courses": "private, max-age=60", "ebooks": "max-age=3600", "assets": "max-age=86400", "default": "max-age=3600"} {
+		if got := bs.Lookup(name).CacheControl(); got != want {
+			t.Errorf("%s: Cache-Control %q, want %q", name, got, want)
+		}
+	}
+}
