@@ -120,6 +120,10 @@ func (cs *Callers) Authenticate(apiKey string) (*Caller, error) {
 	return c, nil
 }
 
+// Lookup returns the caller with this ID, or nil. A permanent link minted
+// by a caller is followed with the scope that caller has now.
+func (cs *Callers) Lookup(id string) *Caller { return cs.byID[id] }
+
 // Allow takes one request from the caller's token bucket at now. It returns
 // a *RateLimitError when the bucket is empty.
 func (cs *Callers) Allow(c *Caller, now time.Time) error {

@@ -5,7 +5,10 @@
 //
 // Routes: POST /v1/urls (one or a batch), POST and DELETE /v1/cookies, GET
 // /v1/redirect, POST /v1/explain (the edge verifier's verdict), GET /v1/keys,
-// /healthz, /readyz, /metrics and /openapi.json. Every status comes from
+// /healthz, /readyz, /metrics and /openapi.json; with LinkOptions, permanent
+// links: POST /v1/links, GET and DELETE /v1/links/{id}, and GET /l/{token},
+// which needs no API key, is rate-limited per client IP and answers 303 to
+// a fresh signed URL or a plain 404/410 page. Every status comes from
 // errorTable in errors.go.
 //
 // A Server is safe for concurrent use. Open listens and serves (port 0

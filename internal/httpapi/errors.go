@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cfissuer/cfissuer/internal/links"
 	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"
 	"github.com/cfissuer/cfissuer/policy"
@@ -51,6 +52,18 @@ var errorTable = []struct {
 	{keys.ErrNoActiveKey, http.StatusServiceUnavailable, "no_key", ""},
 	{keys.ErrSource, http.StatusServiceUnavailable, "key_source_unavailable", ""},
 	{errBadJSON, http.StatusBadRequest, "bad_request", ""},
+	// Permanent links. A follow answers with the status only (a plain
+	// page), so a prober cannot tell a forged token from a deleted link.
+	{errLinksOff, http.StatusNotFound, "links_off", ""},
+	{links.ErrMalformed, http.StatusNotFound, "unknown_link", ""},
+	{links.ErrUnknownKey, http.StatusNotFound, "unknown_link", ""},
+	{links.ErrBadMAC, http.StatusNotFound, "unknown_link", ""},
+	{links.ErrNotFound, http.StatusNotFound, "unknown_link", ""},
+	{links.ErrExpired, http.StatusGone, "link_expired", ""},
+	{links.ErrRevoked, http.StatusGone, "link_revoked", ""},
+	{links.ErrExpiry, http.StatusBadRequest, "bad_request", "expires_at"},
+	{links.ErrTooLong, http.StatusRequestEntityTooLarge, "too_large", ""},
+	{links.ErrStore, http.StatusServiceUnavailable, "link_store_unavailable", ""},
 }
 
 // retryAfterNoKey is the Retry-After of a 503: a key may be published or
@@ -84,6 +97,8 @@ func classify(err error) (int, apiError) {
 				msg = "missing or invalid API key: send Authorization: Bearer id.secret"
 			case "key_source_unavailable":
 				msg = "a key source is unreachable; try again later"
+			case "link_store_unavailable":
+				msg = "the link store is unreachable; try again later"
 			}
 			return e.status, apiError{Code: e.code, Message: msg, Field: f}
 		}

@@ -23,6 +23,7 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	requests  *prometheus.CounterVec
 	sign      *prometheus.HistogramVec
+	links     *linkMetrics
 	once      sync.Once
 }
 
@@ -47,6 +48,7 @@ func NewMetrics() *Metrics {
 	}
 	m.reg.MustRegister(m.issuances, m.errors, m.requests, m.sign,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.links = newLinkMetrics(m.reg)
 	return m
 }
 

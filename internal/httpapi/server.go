@@ -44,6 +44,8 @@ type Options struct {
 	MaxBatch int
 	// Timeouts of the http.Server; zero means the Default… value.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Links configures permanent links; the zero value turns them off.
+	Links LinkOptions
 }
 
 // Server serves the issuer API.
@@ -66,7 +68,7 @@ func New(is *issuer.Issuer, callers *issuer.Callers, opts Options) (*Server, err
 	if is == nil || callers == nil {
 		return nil, errors.New("httpapi: New needs an issuer and callers")
 	}
-	if opts.MaxBodyBytes < 0 || opts.MaxBatch < 0 {
+	if opts.MaxBodyBytes < 0 || opts.MaxBatch < 0 || opts.Links.Rate < 0 || opts.Links.Burst < 0 || opts.Links.Clients < 0 {
 		return nil, errors.New("httpapi: negative limit")
 	}
 	setDefault(&opts.Addr, DefaultAddr)
@@ -101,6 +103,7 @@ func New(is *issuer.Issuer, callers *issuer.Callers, opts Options) (*Server, err
 	s.registerURLRoutes(s.router)
 	s.registerCookieRoutes(s.router)
 	s.registerExplainRoutes(s.router)
+	s.registerLinkRoutes(s.router)
 	s.handler = s.router
 	return s, nil
 }
