@@ -155,8 +155,12 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 	if err != nil {
 		return err
 	}
+	linkOpts, err := cfg.linkOptions(ctx, base, e.now, logger)
+	if err != nil {
+		return err
+	}
 	l := cfg.Limits
-	srv, err := httpapi.New(is, callers, httpapi.Options{
+	srv, err := httpapi.New(is, callers, httpapi.Options{Links: linkOpts,
 		Addr: cfg.Listen, Logger: logger, Metrics: metrics, MaxBodyBytes: l.MaxBodyBytes, MaxBatch: l.MaxBatch,
 		ReadHeaderTimeout: time.Duration(l.ReadHeaderTimeout), ReadTimeout: time.Duration(l.ReadTimeout),
 		WriteTimeout: time.Duration(l.WriteTimeout), IdleTimeout: time.Duration(l.IdleTimeout),
@@ -205,7 +209,7 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 			srv.Close(context.Background())
 			return err
 		}
-		printDevHints(e.stdout, state, srv.Addr(), ed, late)
+		printDevHints(e.stdout, state, srv.Addr(), ed, late, linkOpts.Manager != nil)
 	}
 
 	<-ctx.Done()
@@ -294,10 +298,15 @@ func devConfig(state string, e *env) (*ServeConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	lc, err := devLinks(state)
+	if err != nil {
+		return nil, err
+	}
 	return &ServeConfig{
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Keys:    []KeyConfig{{ID: devKeyID, File: abs}},
 		Callers: []CallerConfig{{ID: id, SecretSHA256: hex.EncodeToString(sum[:])}},
+		Links:   lc,
 	}, nil
 }
 
@@ -316,7 +325,7 @@ func writeDevConfig(state string, cfg *ServeConfig) error {
 // printDevHints prints where the API key is (never the key) and three
 // copy-paste curl commands. They read the key from its file, and use only
 // curl and sed.
-func printDevHints(w io.Writer, state, issuerAddr string, ed, late *edge.Server) {
+func printDevHints(w io.Writer, state, issuerAddr string, ed, late *edge.Server, withLinks bool) {
 	keyFile := filepath.Join(state, "dev-api-key")
 	auth := fmt.Sprintf(`-H "Authorization: Bearer $(cat %s)"`, keyFile)
 	api := "http://" + issuerAddr
@@ -333,6 +342,9 @@ func printDevHints(w io.Writer, state, issuerAddr string, ed, late *edge.Server)
 	if late != nil {
 		fmt.Fprintf(w, "\n# 3. The same kind of URL after it expires: a second edge whose clock runs a day ahead answers 403 AccessDenied:\n")
 		fmt.Fprintf(w, "u=$(curl -s %s -d '{\"path\":\"/ebooks/intro.pdf\"}' %s/v1/urls | sed -E 's|.*\"url\":\"https?://[^/]*([^\"]*)\".*|\\1|'); curl -si \"%s$u\" | head -n 12\n", auth, api, late.URL())
+	}
+	if withLinks {
+		printLinkHints(w, auth, api)
 	}
 	fmt.Fprintln(w)
 }

@@ -72,6 +72,7 @@ type ServeConfig struct {
 	AWS            AWSConfig      `yaml:"aws,omitempty"`
 	Keys           []KeyConfig    `yaml:"keys,omitempty"`
 	Callers        []CallerConfig `yaml:"callers,omitempty"`
+	Links          LinksConfig    `yaml:"links,omitempty"` // permanent links; see LinksConfig
 }
 
 // LogConfig chooses the log level and format.
@@ -288,7 +289,7 @@ func (c *ServeConfig) Validate() error {
 			return &ServeConfigError{f, "max_lifetime, rate and burst must not be negative"}
 		}
 	}
-	return nil
+	return c.Links.validate()
 }
 
 // resolve makes a relative file name relative to base.
