@@ -41,6 +41,7 @@ test: test-deps test-terraform ## every test: vet, short fuzzing, unit, cross-ch
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory test-race
 
 # The Terraform module's tests (internal/tftest, build tag "terraform"): fmt, validate, terraform test on a mocked
 # provider, tfsec, and apply/rotate/destroy against moto. terraform and the provider mirror ship with the machine
@@ -60,6 +61,13 @@ test-terraform: $(TFSEC) ## Terraform module: fmt, validate, terraform test, tfs
 $(TFSEC): # pinned: the proxy refuses @latest for some tools; the first build takes minutes, so it is cached
 	GOBIN=$(CACHE)/bin $(GO) install github.com/aquasecurity/tfsec/cmd/tfsec@v1.26.0
 
+# Permanent links: concurrent revocations and follows lose no revocation, under the race detector (which needs cgo
+# and a C compiler), on the file store and on moto's DynamoDB.
+.PHONY: test-race
+test-race: ## permanent-link stores and handlers under -race
+	@command -v gcc >/dev/null || { echo "the race detector needs a C compiler: apt-get install gcc"; exit 1; }
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Conformance|Concurrent|Replicas' ./internal/links/... ./internal/httpapi/
+
 # Each fuzz target runs on its own (go test -fuzz takes one at a time).
 FUZZ_TARGETS := \
 	./policy:FuzzEncodeKey \
@@ -68,6 +76,7 @@ FUZZ_TARGETS := \
 	./policy:FuzzGlob \
 	./keys:FuzzParsePrivateKey \
 	./edge:FuzzCheck \
+	./internal/links:FuzzParseToken \
 	./internal/httpapi:FuzzNoServerErrorForInput
 
 fuzz-short: ## run every fuzz target briefly (FUZZTIME, default 5s)
