@@ -100,6 +100,7 @@ type Issuer struct {
 	now         func() time.Time
 	log         *slog.Logger
 	cache       *lru.Cache[cacheKey, []byte]
+	front       *lru.Cache[frontKey, *frontEntry] // finished credentials by request (front.go)
 	hits, miss  atomic.Uint64
 	observeSign func(string, time.Duration, error)
 }
@@ -126,7 +127,11 @@ func New(ring *keys.Ring, bs *policy.Behaviors, opts Options) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: signature cache: %w", err)
 	}
-	is := &Issuer{now: opts.Now, log: opts.Logger, cache: cache, observeSign: opts.ObserveSign}
+	front, err := lru.New[frontKey, *frontEntry](size)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: front cache: %w", err)
+	}
+	is := &Issuer{now: opts.Now, log: opts.Logger, cache: cache, front: front, observeSign: opts.ObserveSign}
 	if is.now == nil {
 		is.now = time.Now
 	}
@@ -151,6 +156,7 @@ func (is *Issuer) Update(ring *keys.Ring, bs *policy.Behaviors) error {
 	}
 	is.st.Store(&state{ring: ring, bs: bs})
 	is.cache.Purge()
+	is.front.Purge()
 	return nil
 }
 
@@ -268,6 +274,10 @@ type IssuedURL struct {
 func (is *Issuer) URL(ctx context.Context, c *Caller, g URLGrant) (*IssuedURL, error) {
 	st := is.st.Load()
 	now := is.now()
+	fk := urlFrontKey(g)
+	if e, ok := is.lookup(st, fk, c, now); ok {
+		return &IssuedURL{URL: e.url, Grant: is.hitGrant(ctx, c, "url", e)}, nil
+	}
 	var u string
 	switch {
 	case g.Path != "" && g.Resource != "":
@@ -336,6 +346,7 @@ func (is *Issuer) URL(ctx context.Context, c *Caller, g URLGrant) (*IssuedURL, e
 		return nil, classify("path", err)
 	}
 	gr := is.grant(ctx, c, b, "url", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
+	is.remember(fk, &frontEntry{st: st, b: b, scope: path, signer: s, grant: gr, url: signed.URL})
 	return &IssuedURL{URL: signed.URL, Grant: gr}, nil
 }
 
@@ -367,6 +378,10 @@ type IssuedCookies struct {
 func (is *Issuer) Cookies(ctx context.Context, c *Caller, g CookieGrant) (*IssuedCookies, error) {
 	st := is.st.Load()
 	now := is.now()
+	fk := cookieFrontKey(g)
+	if e, ok := is.lookup(st, fk, c, now); ok {
+		return &IssuedCookies{Cookies: copyCookies(e.cookies), RefreshAfter: e.refreshAfter, Grant: is.hitGrant(ctx, c, "cookie", e)}, nil
+	}
 	res, field, err := cookieResource(st.bs, g)
 	if err != nil {
 		return nil, err
@@ -404,9 +419,11 @@ func (is *Issuer) Cookies(ctx context.Context, c *Caller, g CookieGrant) (*Issue
 		return nil, classify(field, err)
 	}
 	gr := is.grant(ctx, c, b, "cookie", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
+	refresh := exp.Add(-b.MinValidity() + time.Second)
+	is.remember(fk, &frontEntry{st: st, b: b, scope: literal, signer: s, grant: gr, cookies: cookieValues(signed.Cookies), refreshAfter: refresh})
 	return &IssuedCookies{
 		Cookies:      signed.Cookies,
-		RefreshAfter: exp.Add(-b.MinValidity() + time.Second),
+		RefreshAfter: refresh,
 		Grant:        gr,
 	}, nil
 }
@@ -501,20 +518,29 @@ func (is *Issuer) grant(ctx context.Context, c *Caller, b *policy.Behavior, kind
 		ID: newGrantID(), Behavior: b.Name, Resource: p.Resource, Kind: p.Kind, Expires: p.Expires,
 		KeyID: keyID, Algorithm: alg, Hash: hash, CacheHit: hit,
 	}
+	is.logGrant(ctx, c, kind, &g)
+	return g
+}
+
+// logGrant writes the one log line of an issuance.
+func (is *Issuer) logGrant(ctx context.Context, c *Caller, kind string, g *Grant) {
 	is.log.LogAttrs(ctx, slog.LevelInfo, "issued",
 		slog.String(logGrantID, g.ID), slog.String(logCaller, c.name()), slog.String(logBehavior, g.Behavior),
 		slog.String(logKind, kind), slog.String(logResource, g.Resource), slog.String(logKeyID, g.KeyID),
-		slog.Time(logExpires, g.Expires), slog.Bool(logCache, hit))
-	return g
+		slog.Time(logExpires, g.Expires), slog.Bool(logCache, g.CacheHit))
 }
 
 var grantIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newGrantID returns a random 80-bit grant ID such as "g-MFRGGZDFMZTWQ2LK".
+// newGrantID returns a random 80-bit grant ID such as "g-MFRGGZDFMZTWQ2LK",
+// built in place so that the string is its only allocation.
 func newGrantID() string {
-	b := make([]byte, 10)
-	rand.Read(b) // never fails (crypto/rand)
-	return "g-" + grantIDEncoding.EncodeToString(b)
+	var raw [10]byte
+	rand.Read(raw[:]) // never fails (crypto/rand)
+	var id [2 + 16]byte
+	id[0], id[1] = 'g', '-'
+	grantIDEncoding.Encode(id[2:], raw[:])
+	return string(id[:])
 }
 
 // classify turns errors of SignURL and SignCookies into the service's: bad
