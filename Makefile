@@ -37,11 +37,12 @@ $(ORACLE_JS)/node_modules/.installed: $(ORACLE_JS)/package.json $(ORACLE_JS)/pac
 	cd $(ORACLE_JS) && npm ci --no-progress --loglevel=error
 	@touch $@
 
-test: test-deps test-terraform ## every test: vet, short fuzzing, unit, cross-check, CLI and Terraform tests
+test: test-deps test-terraform ## every test: vet, short fuzzing, unit, cross-check, CLI, Terraform and journey tests
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory test-race
+	@$(MAKE) --no-print-directory e2e
 
 # The Terraform module's tests (internal/tftest, build tag "terraform"): fmt, validate, terraform test on a mocked
 # provider, tfsec, and apply/rotate/destroy against moto. terraform and the provider mirror ship with the machine
@@ -101,4 +102,37 @@ fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
 
 clean: ## remove build output and caches
-	rm -rf bin $(CACHE) $(ORACLE_JS)/node_modules
+	rm -rf bin $(CACHE) $(ORACLE_JS)/node_modules $(EXAMPLES_WEB)/node_modules
+
+# The three journeys (examples/, its own Go module so the browser driver stays out of the service's): the example
+# apps and their end-to-end tests with real clients (ffmpeg, curl, headless Chromium). Generated HLS content, the
+# test CA and screenshots go to .cache/examples/. -mod=mod lets the examples' go.sum follow new dependencies of the
+# service without a manual tidy.
+EXAMPLES_WEB := examples/web
+E2E_GO       := cd examples && GOFLAGS=-mod=mod $(GO)
+.PHONY: e2e e2e-deps example-course example-ebooks example-assets
+
+e2e-deps: $(EXAMPLES_WEB)/node_modules/.installed ## install what the journeys need: chromium, ffmpeg, curl (apt) and hls.js (npm)
+	@missing=""; for c in chromium ffmpeg curl; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+		else echo "the journeys need:$$missing (apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+$(EXAMPLES_WEB)/node_modules/.installed: $(EXAMPLES_WEB)/package.json $(EXAMPLES_WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for hls.js: apt-get install nodejs npm"; exit 1; }
+	cd $(EXAMPLES_WEB) && npm ci --no-progress --loglevel=error
+	@touch $@
+
+e2e: e2e-deps ## the three journeys end to end: ffmpeg (HLS + cookies), curl (ebook URL), Chromium (lesson, cached assets)
+	$(E2E_GO) vet -tags e2e ./...
+	$(E2E_GO) test -tags e2e -count=1 -p 1 -timeout 10m ./...  # -p 1: one browser at a time on 2 cores, one content cache
+
+example-course: e2e-deps ## journey 1: the course app with an HLS lesson, on https://app.example.test (prints how to open it)
+	$(E2E_GO) run ./course
+
+example-ebooks: e2e-deps ## journey 2: the ebook app with Download links (signed URLs)
+	$(E2E_GO) run ./ebooks
+
+example-assets: e2e-deps ## journey 3: pages with signed, browser-cached assets
+	$(E2E_GO) run ./assets
