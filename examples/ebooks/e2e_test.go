@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"html"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -67,11 +69,12 @@ func header(dump, name string) []string {
 // window: the app's Download redirects both (303) to the same signed URL,
 // the edge's cache misses for the first and hits for the second, and the
 // file arrives intact under the name the app chose. After the URL expires
-// it is refused with 403.
+// it is refused with 403, while the page's permanent link (the issuer's
+// /l/{token}) still hands out a fresh signed URL that downloads the file.
 func TestDownloadWithCurl(t *testing.T) {
 	st, clock := e2etest.Start(t)
 	h := newApp(webapp.Env{Issuer: &issuerapi.Client{BaseURL: st.IssuerURL, APIKey: st.APIKey},
-		MediaOrigin: st.Behaviors.ViewerOrigin, Logger: slog.New(slog.DiscardHandler)})
+		MediaOrigin: st.Behaviors.ViewerOrigin, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	appAddr, err := st.ServeTLS("127.0.0.1:0", h)
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +115,23 @@ func TestDownloadWithCurl(t *testing.T) {
 		return locs[0], caches[0]
 	}
 
+	// The page's permanent link, before any window passes.
+	pageDir := t.TempDir()
+	c.run(pageDir, "--cookie-jar", "jar", "--data", "user=ada", "https://"+devstack.AppHost+"/login")
+	permalink := func() string {
+		t.Helper()
+		_, page := c.run(pageDir, "--cookie", "jar", "--fail", "https://"+devstack.AppHost+"/")
+		m := regexp.MustCompile(`id="permalink-intro.pdf" href="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("the ebook page has no permanent link for intro.pdf:\n%s", page)
+		}
+		return html.UnescapeString(m[1])
+	}
+	link := permalink()
+	if !strings.HasPrefix(link, st.IssuerURL+"/l/") {
+		t.Fatalf("the permanent link is not the issuer's /l/{token}")
+	}
+
 	loc1, cache1 := download("ada")
 	loc2, cache2 := download("grace")
 	if loc1 != loc2 {
@@ -131,6 +151,24 @@ func TestDownloadWithCurl(t *testing.T) {
 	hdr, body := c.run(dir, loc1)
 	if !strings.Contains(statusLines(hdr), " 403") || !strings.Contains(body, "<Code>AccessDenied</Code>") {
 		t.Errorf("the old signed URL after expiry: %s %s, want 403 AccessDenied", statusLines(hdr), body)
+	}
+
+	// The page still carries the same permanent link, and following it
+	// hands out a fresh signed URL that works.
+	if permalink() != link {
+		t.Error("the permanent link on the page changed")
+	}
+	hdr, _ = c.run(dir, "--location", "--remote-name", "--remote-header-name", "--fail", link)
+	locs := header(hdr, "Location")
+	if !strings.Contains(hdr, " 303") || len(locs) != 1 || locs[0] == loc1 || !strings.HasPrefix(locs[0], st.MediaURL("/ebooks/intro.pdf?")) {
+		t.Errorf("following the permanent link after expiry: %s; want a 303 to a new signed URL for the ebook", statusLines(hdr))
+	}
+	got, err := os.ReadFile(filepath.Join(dir, saved))
+	if err != nil {
+		t.Fatalf("through the permanent link: %v", err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Error("through the permanent link: the saved file differs from the origin's")
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package devstack runs what the example apps talk to, in one process and on
-// 127.0.0.1: the cfissuer HTTP API with a fresh signing key and one API key,
+// 127.0.0.1: the cfissuer HTTP API with a fresh signing key, one API key and
+// permanent links (a fresh link key, a file store in a temporary folder),
 // and the local CloudFront edge in front of a content folder, over plain
 // HTTP and over TLS with a test certificate for app.example.test and
 // media.example.test. The journey tests and the one-command runs of the
@@ -31,6 +32,7 @@ import (
 
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
+	"github.com/cfissuer/cfissuer/internal/links"
 	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"
 	"github.com/cfissuer/cfissuer/policy"
@@ -82,6 +84,7 @@ type Stack struct {
 	TLS *TLS
 
 	api     *httpapi.Server
+	linkDir string
 	ed      *edge.Server
 	log     requestLog
 	servers []*http.Server
@@ -137,7 +140,30 @@ func Start(opts Options) (st *Stack, err error) {
 			st.Close()
 		}
 	}()
-	st.api, err = httpapi.New(is, callers, httpapi.Options{Addr: "127.0.0.1:0", Logger: opts.Logger})
+	// Permanent links (/l/{token}): a fresh link key, and a file store in a
+	// temporary folder that Close removes.
+	if st.linkDir, err = os.MkdirTemp("", "cfissuer-devstack-links-"); err != nil {
+		return nil, err
+	}
+	linkKey, err := links.NewKey("dev", links.GenerateKey())
+	if err != nil {
+		return nil, err
+	}
+	linkRing, err := links.NewKeyring(linkKey)
+	if err != nil {
+		return nil, err
+	}
+	linkStore, err := links.OpenFileStore(st.linkDir, links.FileOptions{Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	linkMgr, err := links.New(linkRing, linkStore, links.Options{Now: opts.Now, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	// The issuer listens before its address is known, so links are based
+	// on the request's Host (127.0.0.1:port), as the API documents.
+	st.api, err = httpapi.New(is, callers, httpapi.Options{Addr: "127.0.0.1:0", Logger: opts.Logger, Links: httpapi.LinkOptions{Manager: linkMgr}})
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +233,9 @@ func (st *Stack) Close() {
 	}
 	if st.api != nil {
 		st.api.Close(ctx)
+	}
+	if st.linkDir != "" {
+		os.RemoveAll(st.linkDir)
 	}
 }
 

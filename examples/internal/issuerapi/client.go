@@ -1,6 +1,6 @@
 // Package issuerapi is the small client the example apps use to call the
-// cfissuer HTTP API (docs/openapi.json): signed URLs, signed cookies and
-// their sign-out. It is what an app copies; it holds the API key and never
+// cfissuer HTTP API (docs/openapi.json): signed URLs, permanent links,
+// signed cookies and their sign-out. It is what an app copies; it holds the API key and never
 // logs it, nor any URL or cookie it gets back (they are credentials).
 //
 // A Client is safe for concurrent use.
@@ -86,6 +86,24 @@ func (c *Client) URLs(ctx context.Context, rs []URLRequest) ([]URL, error) {
 	return out.Items, nil
 }
 
+// Link is a permanent link: a stable address (<issuer>/l/{token}) that
+// redirects to a fresh signed URL each time it is followed, until it
+// expires or is revoked. Link is a capability: never log it.
+type Link struct {
+	ID        string    `json:"id"`
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Link mints a permanent link to path, saved as filename when given.
+func (c *Client) Link(ctx context.Context, r URLRequest) (*Link, error) {
+	var out Link
+	if _, err := c.do(ctx, http.MethodPost, "/v1/links", r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Cookies are signed cookies: the Set-Cookie headers to relay to the
 // viewer, and when to ask again.
 type Cookies struct {
@@ -128,7 +146,7 @@ func (c *Client) ClearCookies(ctx context.Context, pathPrefix string) ([]*http.C
 	return resp.Cookies(), nil
 }
 
-// do sends body as JSON and decodes a 200's JSON into out.
+// do sends body as JSON and decodes a 200's or 201's JSON into out.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
@@ -159,7 +177,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (*h
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %s %s: %w", method, path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		e := &Error{Status: resp.StatusCode}
 		var wrap struct {
 			Error *Error `json:"error"`
