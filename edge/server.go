@@ -62,6 +62,21 @@ type ServerOptions struct {
 	// TrustForwardedFor takes the client IP from the first X-Forwarded-For
 	// address, for tests of IP conditions through a proxy.
 	TrustForwardedFor bool
+	// ViewerRequest, when set, runs on every GET or HEAD to a signed
+	// behavior, as a CloudFront Function associated with its viewer-request
+	// event (edge/cffunc runs the Terraform module's deny-list function).
+	// It runs before the signature check; whether CloudFront runs functions
+	// before or after it is unconfirmed, and a function that only denies
+	// decides the same either way. A non-nil response is sent as is; an
+	// error is a failed function, answered 503 as CloudFront does.
+	ViewerRequest func(ctx context.Context, r Request) (*FunctionResponse, error)
+}
+
+// FunctionResponse is a response a viewer-request function generated.
+type FunctionResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
 }
 
 // Server is the dev edge: an http.Handler that routes by behavior,
@@ -192,6 +207,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusForbidden, "MethodNotAllowed", "This distribution is not configured to allow the HTTP request method that was used for this request.")
 		log.Info("edge: method not allowed", logStatus, http.StatusForbidden)
 		return
+	}
+
+	if s.opts.ViewerRequest != nil && b != nil && b.Access.Signed() {
+		resp, err := s.opts.ViewerRequest(r.Context(), req)
+		if err != nil {
+			log.Error("edge: viewer-request function failed", "err", err)
+			s.writeError(w, r, http.StatusServiceUnavailable, "FunctionExecutionError", "The CloudFront function associated with the request failed.")
+			return
+		}
+		if resp != nil {
+			h := w.Header()
+			for k, v := range resp.Header {
+				h[k] = slices.Clone(v)
+			}
+			h.Set("X-Cache", cacheError)
+			h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+			w.WriteHeader(resp.Status)
+			if r.Method != http.MethodHead {
+				w.Write(resp.Body)
+			}
+			log.Info("edge: answered by the viewer-request function", logStatus, resp.Status)
+			return
+		}
 	}
 
 	d := s.v.Check(req, s.now())

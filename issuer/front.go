@@ -43,6 +43,7 @@ type frontKey struct {
 	filename  string
 	clientIP  string
 	notBefore time.Time
+	subject   string
 }
 
 // frontEntry is a finished credential and what a hit must re-check.
@@ -59,11 +60,11 @@ type frontEntry struct {
 }
 
 func urlFrontKey(g URLGrant) frontKey {
-	return frontKey{kind: frontURL, a: g.Path, b: g.Resource, behavior: g.Behavior, filename: g.Filename, clientIP: g.ClientIP, notBefore: g.NotBefore}
+	return frontKey{kind: frontURL, a: g.Path, b: g.Resource, behavior: g.Behavior, filename: g.Filename, clientIP: g.ClientIP, notBefore: g.NotBefore, subject: g.Subject}
 }
 
 func cookieFrontKey(g CookieGrant) frontKey {
-	return frontKey{kind: frontCookies, a: g.PathPrefix, b: g.ResourcePattern, behavior: g.Behavior, clientIP: g.ClientIP}
+	return frontKey{kind: frontCookies, a: g.PathPrefix, b: g.ResourcePattern, behavior: g.Behavior, clientIP: g.ClientIP, subject: g.Subject}
 }
 
 // lookup returns the entry for k when it holds for caller c at now under
@@ -91,7 +92,6 @@ func (is *Issuer) lookup(st *state, k frontKey, c *Caller, now time.Time) (*fron
 
 // remember stores a credential the full path issued.
 func (is *Issuer) remember(k frontKey, e *frontEntry) {
-	e.grant.ID = ""
 	e.grant.CacheHit = true
 	is.front.Add(k, e)
 }
@@ -100,7 +100,6 @@ func (is *Issuer) remember(k frontKey, e *frontEntry) {
 // full path logs it.
 func (is *Issuer) hitGrant(ctx context.Context, c *Caller, kind string, e *frontEntry) Grant {
 	g := e.grant
-	g.ID = newGrantID()
 	is.logGrant(ctx, c, kind, &g)
 	return g
 }

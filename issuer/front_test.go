@@ -50,7 +50,7 @@ func TestFrontCacheAnswersAsFullPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !hit.CacheHit || hit.ID == first.ID {
+			if !hit.CacheHit || hit.ID != first.ID { // the grant ID names the credential
 				t.Errorf("%s %+v: repeat: hit %v, grant IDs %s and %s", k.id, g, hit.CacheHit, first.ID, hit.ID)
 			}
 			if hit.URL != full.URL || hit.URL != first.URL {

@@ -3,8 +3,6 @@ package issuer
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -262,6 +260,10 @@ type URLGrant struct {
 	ClientIP string
 	// NotBefore is the optional start of validity.
 	NotBefore time.Time
+	// Subject is the optional user or session ID the URL is issued for:
+	// POST /v1/subjects/{id}/revoke denies everything issued for it. It is
+	// carried as a tag (policy.SubjectKey) in the URL's gid parameter.
+	Subject string
 }
 
 // IssuedURL is a signed URL and its grant.
@@ -331,6 +333,12 @@ func (is *Issuer) URL(ctx context.Context, c *Caller, g URLGrant) (*IssuedURL, e
 		}
 		canon += sep + dispositionParam + "=" + queryEscape(d)
 	}
+	if err := checkSubject(g.Subject); err != nil {
+		return nil, err
+	}
+	if hasQueryParam(query, policy.ParamGrant) {
+		return nil, inputErr(field, fmt.Errorf("the %s query parameter is the issuer's (the grant ID); rename yours", policy.ParamGrant))
+	}
 	req := URLRequest{URL: canon, NotBefore: g.NotBefore, Custom: b.Policy == policy.Custom}
 	if err := is.bind(b, g.ClientIP, &req.SourceIP); err != nil {
 		return nil, err
@@ -340,12 +348,16 @@ func (is *Issuer) URL(ctx context.Context, c *Caller, g URLGrant) (*IssuedURL, e
 		return nil, err
 	}
 	req.Expires, req.Hash = exp, hash
+	// The grant ID depends only on what the URL grants, so the URL stays
+	// byte-identical within the window for everyone with the same subject.
+	gid := policy.URLGrantID(g.Subject, canon, exp)
+	req.GrantID = policy.GrantParamValue(gid, g.Subject)
 	cs := &cachingSigner{Signer: s, is: is}
 	signed, err := SignURL(ctx, cs, req)
 	if err != nil {
 		return nil, classify("path", err)
 	}
-	gr := is.grant(ctx, c, b, "url", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
+	gr := is.grant(ctx, c, b, gid, "url", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
 	is.remember(fk, &frontEntry{st: st, b: b, scope: path, signer: s, grant: gr, url: signed.URL})
 	return &IssuedURL{URL: signed.URL, Grant: gr}, nil
 }
@@ -361,6 +373,9 @@ type CookieGrant struct {
 	ResourcePattern string
 	Behavior        string
 	ClientIP        string
+	// Subject is as in URLGrant; for cookies its tag is the custom
+	// policy's DateGreaterThan (policy.SubjectNotBefore).
+	Subject string
 }
 
 // IssuedCookies is a set of signed cookies and its grant.
@@ -408,6 +423,12 @@ func (is *Issuer) Cookies(ctx context.Context, c *Caller, g CookieGrant) (*Issue
 	if err := is.bind(b, g.ClientIP, &req.SourceIP); err != nil {
 		return nil, err
 	}
+	if err := checkSubject(g.Subject); err != nil {
+		return nil, err
+	}
+	if g.Subject != "" {
+		req.NotBefore, req.Custom = policy.SubjectNotBefore(g.Subject), true
+	}
 	exp, s, hash, err := is.pick(st, b, c, now)
 	if err != nil {
 		return nil, err
@@ -418,7 +439,13 @@ func (is *Issuer) Cookies(ctx context.Context, c *Caller, g CookieGrant) (*Issue
 	if err != nil {
 		return nil, classify(field, err)
 	}
-	gr := is.grant(ctx, c, b, "cookie", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
+	var gid string
+	for _, ck := range signed.Cookies {
+		if ck.Name == CookieSignature {
+			gid = policy.CookieGrantID(ck.Value)
+		}
+	}
+	gr := is.grant(ctx, c, b, gid, "cookie", signed.Policy, signed.KeyID, s.Algorithm(), signed.Hash, cs.hit)
 	refresh := exp.Add(-b.MinValidity() + time.Second)
 	is.remember(fk, &frontEntry{st: st, b: b, scope: literal, signer: s, grant: gr, cookies: cookieValues(signed.Cookies), refreshAfter: refresh})
 	return &IssuedCookies{
@@ -513,9 +540,9 @@ func (is *Issuer) pick(st *state, b *policy.Behavior, c *Caller, now time.Time) 
 	return exp, s, b.HashFor(s.Algorithm() == keys.RSA && keys.CanSign(s, crypto.SHA1)), nil
 }
 
-func (is *Issuer) grant(ctx context.Context, c *Caller, b *policy.Behavior, kind string, p policy.Policy, keyID string, alg keys.Algorithm, hash crypto.Hash, hit bool) Grant {
+func (is *Issuer) grant(ctx context.Context, c *Caller, b *policy.Behavior, id, kind string, p policy.Policy, keyID string, alg keys.Algorithm, hash crypto.Hash, hit bool) Grant {
 	g := Grant{
-		ID: newGrantID(), Behavior: b.Name, Resource: p.Resource, Kind: p.Kind, Expires: p.Expires,
+		ID: id, Behavior: b.Name, Resource: p.Resource, Kind: p.Kind, Expires: p.Expires,
 		KeyID: keyID, Algorithm: alg, Hash: hash, CacheHit: hit,
 	}
 	is.logGrant(ctx, c, kind, &g)
@@ -530,17 +557,21 @@ func (is *Issuer) logGrant(ctx context.Context, c *Caller, kind string, g *Grant
 		slog.Time(logExpires, g.Expires), slog.Bool(logCache, g.CacheHit))
 }
 
-var grantIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// maxSubject is the longest subject ID accepted.
+const maxSubject = 256
 
-// newGrantID returns a random 80-bit grant ID such as "g-MFRGGZDFMZTWQ2LK",
-// built in place so that the string is its only allocation.
-func newGrantID() string {
-	var raw [10]byte
-	rand.Read(raw[:]) // never fails (crypto/rand)
-	var id [2 + 16]byte
-	id[0], id[1] = 'g', '-'
-	grantIDEncoding.Encode(id[2:], raw[:])
-	return string(id[:])
+// checkSubject accepts an empty subject, or 1 to 256 bytes of printable
+// ASCII.
+func checkSubject(s string) error {
+	if len(s) > maxSubject {
+		return inputErr("subject", fmt.Errorf("at most %d bytes", maxSubject))
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return inputErr("subject", errors.New("printable ASCII without spaces only"))
+		}
+	}
+	return nil
 }
 
 // classify turns errors of SignURL and SignCookies into the service's: bad

@@ -87,8 +87,14 @@ func start(t testing.TB, extraEnv ...string) (*Server, error) {
 		// Never skipped: a test that silently does not run proves nothing.
 		return nil, fmt.Errorf("awstest: moto is not installed (pip install 'moto[server]==5.2.1'); the AWS key source tests need it: %w", err)
 	}
-	script := filepath.Join(t.TempDir(), "moto_kms_ext.py")
-	if err := os.WriteFile(script, wrapper, 0o600); err != nil {
+	return launch(t, "moto_kms_ext.py", wrapper, extraEnv...)
+}
+
+// launch runs a Python server script that prints "listening on HOST:PORT"
+// once it serves and stops when its stdin closes.
+func launch(t testing.TB, name string, source []byte, extraEnv ...string) (*Server, error) {
+	script := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(script, source, 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command("python3", script)
@@ -104,7 +110,7 @@ func start(t testing.TB, extraEnv ...string) (*Server, error) {
 	s := &Server{}
 	cmd.Stderr = lockedWriter{s}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("awstest: start moto: %w", err)
+		return nil, fmt.Errorf("awstest: start %s: %w", name, err)
 	}
 	t.Cleanup(func() {
 		stdin.Close() // the wrapper stops its server when stdin closes
@@ -135,11 +141,11 @@ func start(t testing.TB, extraEnv ...string) (*Server, error) {
 	case line, ok := <-lines:
 		if !ok {
 			cmd.Wait()
-			return nil, fmt.Errorf("awstest: moto_kms_ext exited before serving (%v):\n%s", cmd.ProcessState, s.Output())
+			return nil, fmt.Errorf("awstest: %s exited before serving (%v):\n%s", name, cmd.ProcessState, s.Output())
 		}
 		s.Endpoint = "http://" + strings.TrimPrefix(line, "listening on ")
 		return s, nil
 	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("awstest: moto_kms_ext did not start within a minute:\n%s", s.Output())
+		return nil, fmt.Errorf("awstest: %s did not start within a minute:\n%s", name, s.Output())
 	}
 }
