@@ -24,8 +24,8 @@ import (
 //
 // When any of these does not hold, the request takes the full path, which
 // gives the error or the new credential; errors are never cached. So a hit
-// returns exactly what the full path would, with a fresh grant ID and its
-// own log line.
+// returns exactly what the full path would, with the same grant ID (it
+// names the credential, see policy.URLGrantID) and its own log line.
 
 // frontKind tells URL entries from cookie entries in the one front cache.
 type frontKind uint8
@@ -52,7 +52,7 @@ type frontEntry struct {
 	b      *policy.Behavior
 	scope  string // the literal path the caller's prefixes must allow
 	signer keys.Signer
-	grant  Grant // without ID and with CacheHit set
+	grant  Grant // with CacheHit set
 	url    string
 	// cookies are copied on each hit: callers get cookies of their own.
 	cookies      []http.Cookie
@@ -96,7 +96,7 @@ func (is *Issuer) remember(k frontKey, e *frontEntry) {
 	is.front.Add(k, e)
 }
 
-// hitGrant is the grant of a front cache hit, with a new ID, logged as the
+// hitGrant is the grant of a front cache hit, logged as the
 // full path logs it.
 func (is *Issuer) hitGrant(ctx context.Context, c *Caller, kind string, e *frontEntry) Grant {
 	g := e.grant
