@@ -36,6 +36,6 @@ func Example() {
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, req)
 	body := rec.Body.String()
-	fmt.Println(rec.Code, strings.Contains(body, `"expires_at":"2026-03-01T14:00:00Z"`), strings.Contains(body, `"url":"https://media.example.com/ebooks/intro.pdf?Expires=1772373600&Signature=`))
+	fmt.Println(rec.Code, strings.Contains(body, `"expires_at":"2026-03-01T14:00:00Z"`), strings.Contains(body, `"url":"https://media.example.com/ebooks/intro.pdf?gid=`))
 	// Output: 200 true true
 }

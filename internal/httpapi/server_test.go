@@ -247,10 +247,10 @@ func TestIssueURL(t *testing.T) {
 	if u["expires_at"] != "2026-03-01T14:00:00Z" || u["expires_in"] != float64(7193) || u["key_id"] != "KRSA" || u["behavior"] != "ebooks" {
 		t.Errorf("response %s", res.body)
 	}
-	if !strings.HasPrefix(u["url"].(string), "https://media.example.test/ebooks/intro.pdf?response-content-disposition=attachment%3B%20filename%3D%22Intro.pdf%22&Expires=1772373600&Signature=") {
+	if !strings.HasPrefix(u["url"].(string), "https://media.example.test/ebooks/intro.pdf?response-content-disposition=attachment%3B%20filename%3D%22Intro.pdf%22&gid="+u["grant_id"].(string)+"&Expires=1772373600&Signature=") {
 		t.Errorf("url %s", u["url"])
 	}
-	if id, _ := u["grant_id"].(string); !strings.HasPrefix(id, "g-") || !strings.Contains(f.log.String(), id) {
+	if id, _ := u["grant_id"].(string); !policy.IsDenyKey(id) || id[0] != 'g' || !strings.Contains(f.log.String(), id) {
 		t.Errorf("grant id %q not logged: %s", id, f.log.String())
 	}
 	if strings.Contains(f.log.String(), "Signature=") || strings.Contains(f.log.String(), f.keys["all"]) {
