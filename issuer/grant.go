@@ -122,6 +122,18 @@ func cookiePath(literal string) string {
 	return "/"
 }
 
+// checkCookiePath refuses a cookie Path that browsers cannot hold (RFC
+// 6265 path-value: no ';', no control or non-ASCII byte), before anything
+// is signed; a valid canonical path has none but ';'.
+func checkCookiePath(p string) error {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c >= 0x7f || c == ';' {
+			return fmt.Errorf("%q cannot be in a cookie Path (the prefix up to its last '/'); percent-encode it as %%%02X", c, c)
+		}
+	}
+	return nil
+}
+
 // cookieDomain is the behavior's cookie domain, or the viewer origin's host.
 func cookieDomain(bs *policy.Behaviors, b *policy.Behavior) string {
 	if b.Cookie.Domain != "" {

@@ -420,6 +420,9 @@ func (is *Issuer) Cookies(ctx context.Context, c *Caller, g CookieGrant) (*Issue
 		Resource: canon, Custom: b.Policy == policy.Custom,
 		Domain: cookieDomain(st.bs, b), Path: cookiePath(literal), SameSite: sameSite(b.Cookie.SameSite),
 	}
+	if err := checkCookiePath(req.Path); err != nil {
+		return nil, inputErr(field, err)
+	}
 	if err := is.bind(b, g.ClientIP, &req.SourceIP); err != nil {
 		return nil, err
 	}
@@ -468,6 +471,9 @@ func (is *Issuer) ClearCookies(c *Caller, pathPrefix string) ([]*http.Cookie, er
 		return nil, inputErr(field, err)
 	}
 	literal := literalPath(canon)
+	if err := checkCookiePath(cookiePath(literal)); err != nil {
+		return nil, inputErr(field, err)
+	}
 	b, err := is.behaviorFor(st.bs, canon, "", policy.SignedCookie)
 	if err != nil {
 		return nil, err
