@@ -352,6 +352,22 @@ func (is *Issuer) URL(ctx context.Context, c *Caller, g URLGrant) (*IssuedURL, e
 	// byte-identical within the window for everyone with the same subject.
 	gid := policy.URLGrantID(g.Subject, canon, exp)
 	req.GrantID = policy.GrantParamValue(gid, g.Subject)
+	if req.Custom || !req.NotBefore.IsZero() || req.SourceIP.IsValid() {
+		// In a custom policy '?' is a wildcard, the query's own '?' too, so
+		// the resource grants the path, any one byte, then the query text:
+		// check the URL as signed, with the file name and grant ID added
+		// after the first check, against the behavior found above.
+		final, err := withGrant(canon, req.GrantID)
+		if err != nil {
+			return nil, classify(field, err)
+		}
+		if cb, err := st.bs.Cover(final); err != nil || cb != b {
+			if err == nil {
+				err = &policy.CoverError{Err: policy.ErrNotCovered, Resource: final, Behavior: b.Name, Other: cb.Name, Example: final}
+			}
+			return nil, err
+		}
+	}
 	cs := &cachingSigner{Signer: s, is: is}
 	signed, err := SignURL(ctx, cs, req)
 	if err != nil {
