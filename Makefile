@@ -91,8 +91,19 @@ fuzz-short: ## run every fuzz target briefly (FUZZTIME, default 5s)
 fuzz: ## fuzz every target for longer (FUZZTIME=2m by default here)
 	@$(MAKE) --no-print-directory fuzz-short FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME))
 
-bench: ## Go benchmarks (ratios against baselines in the same run)
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# make bench: Go micro benchmarks (testing.Benchmark, allocations counted), the npm signer as the fastest
+# peer, and a load test of the service over 127.0.0.1, every figure a ratio against a baseline measured in
+# the same run (bench/README.md). About 2–3 minutes on 2 cores. bench-soak is the 60 s RSS check at the
+# cache's full size; bench-go the micro benchmarks alone for benchstat.
+.PHONY: bench-soak bench-go
+bench: test-deps ## benchmarks: a table of ratios against baselines of the same run, and bench/results.json
+	$(GO) run ./bench
+
+bench-soak: ## RSS of the service under a 60 s churn at the cache's full size (merged into bench/results.json)
+	$(GO) run ./bench -soak 60s
+
+bench-go: ## the micro benchmarks alone (go test -bench -benchmem), for benchstat
+	$(GO) test -run='^$$' -bench=. -benchmem ./bench ./issuer
 
 lint: ## gofmt, go vet, and terraform fmt when terraform is present
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
