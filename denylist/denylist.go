@@ -11,9 +11,15 @@ import (
 	"github.com/cfissuer/cfissuer/policy"
 )
 
-// ErrInvalidKey is returned for a grant ID or subject key the edge function
-// would never look up.
-var ErrInvalidKey = errors.New("denylist: not a grant ID")
+// Errors callers may test for with errors.Is.
+var (
+	// ErrInvalidKey is returned for a grant ID or subject key the edge
+	// function would never look up.
+	ErrInvalidKey = errors.New("denylist: not a grant ID")
+	// ErrStore wraps a failure to read or write the Store (the
+	// KeyValueStore API unreachable, throttling, conflicts past retries).
+	ErrStore = errors.New("denylist: store unavailable")
+)
 
 // MaxBatch is the most puts and deletes one Store.Update gets: the
 // KeyValueStore API's UpdateKeys limit.
@@ -97,7 +103,7 @@ func (l *List) deny(ctx context.Context, key string, until time.Time) error {
 	}
 	all, err := l.store.Entries(ctx)
 	if err != nil {
-		return fmt.Errorf("denylist: read entries: %w", err)
+		return fmt.Errorf("%w: read entries: %w", ErrStore, err)
 	}
 	if old, ok := all[key]; ok {
 		if t, err := strconv.ParseInt(old, 10, 64); err == nil && t > until.Unix() {
@@ -106,7 +112,7 @@ func (l *List) deny(ctx context.Context, key string, until time.Time) error {
 	}
 	deletes := expired(all, now, MaxBatch-1)
 	if err := l.store.Update(ctx, map[string]string{key: strconv.FormatInt(until.Unix(), 10)}, deletes); err != nil {
-		return fmt.Errorf("denylist: write %s: %w", key, err)
+		return fmt.Errorf("%w: write %s: %w", ErrStore, key, err)
 	}
 	l.log.LogAttrs(ctx, slog.LevelInfo, "revoked", slog.String(logKey, key), slog.Time(logUntil, until.UTC()), slog.Int(logSwept, len(deletes)))
 	return nil
@@ -116,13 +122,13 @@ func (l *List) deny(ctx context.Context, key string, until time.Time) error {
 func (l *List) Sweep(ctx context.Context) (int, error) {
 	all, err := l.store.Entries(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("denylist: read entries: %w", err)
+		return 0, fmt.Errorf("%w: read entries: %w", ErrStore, err)
 	}
 	dels := expired(all, l.now(), -1)
 	for i := 0; i < len(dels); i += MaxBatch {
 		batch := dels[i:min(i+MaxBatch, len(dels))]
 		if err := l.store.Update(ctx, nil, batch); err != nil {
-			return i, fmt.Errorf("denylist: sweep: %w", err)
+			return i, fmt.Errorf("%w: sweep: %w", ErrStore, err)
 		}
 	}
 	return len(dels), nil
@@ -133,7 +139,7 @@ func (l *List) Sweep(ctx context.Context) (int, error) {
 func (l *List) Until(ctx context.Context, key string) (time.Time, bool, error) {
 	all, err := l.store.Entries(ctx)
 	if err != nil {
-		return time.Time{}, false, err
+		return time.Time{}, false, fmt.Errorf("%w: read entries: %w", ErrStore, err)
 	}
 	t, err := strconv.ParseInt(all[key], 10, 64)
 	if err != nil || t <= l.now().Unix() {

@@ -12,5 +12,6 @@
 // A Store is where entries live: Memory for the local edge and tests, KVS
 // for the cloudfrontkeyvaluestore API of aws-sdk-go-v2 (conditional writes
 // with the store's ETag, retried on a conflict). List, Memory and KVS are
-// safe for concurrent use. Errors callers may test for: ErrInvalidKey.
+// safe for concurrent use. Errors callers may test for: ErrInvalidKey, and ErrStore
+// for a Store that failed.
 package denylist

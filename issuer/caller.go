@@ -42,6 +42,11 @@ type Caller struct {
 	// the requests it may make at once; zero Rate means unlimited.
 	Rate  float64
 	Burst int
+	// Revoke lets the caller revoke grants before they expire (the HTTP
+	// API's /v1/grants/{id}/revoke and /v1/subjects/{id}/revoke); false
+	// means it may only issue. A revocation denies a credential to every
+	// viewer holding it, so grant it to the callers that need it.
+	Revoke bool
 
 	limiter *rate.Limiter
 }

@@ -60,19 +60,22 @@ import (
 //	    max_lifetime: 2h              # [no limit beyond the behaviors']
 //	    rate: 50                      # requests per second [unlimited]
 //	    burst: 100                    # [max(rate, 1)]
+//	    revoke: true                  # may revoke grants and its own subjects [false]
+//	revocation: {store: kvs, kvs_arn: …}  # the grant deny-list [off]; see RevocationConfig
 //
 // Relative file names are taken from the configuration file's directory.
 type ServeConfig struct {
-	Listen         string         `yaml:"listen,omitempty"`
-	Behaviors      string         `yaml:"behaviors,omitempty"`
-	Log            LogConfig      `yaml:"log,omitempty"`
-	CacheSize      int            `yaml:"cache_size,omitempty"`
-	Limits         LimitsConfig   `yaml:"limits,omitempty"`
-	ReloadInterval Duration       `yaml:"reload_interval,omitempty"`
-	AWS            AWSConfig      `yaml:"aws,omitempty"`
-	Keys           []KeyConfig    `yaml:"keys,omitempty"`
-	Callers        []CallerConfig `yaml:"callers,omitempty"`
-	Links          LinksConfig    `yaml:"links,omitempty"` // permanent links; see LinksConfig
+	Listen         string           `yaml:"listen,omitempty"`
+	Behaviors      string           `yaml:"behaviors,omitempty"`
+	Log            LogConfig        `yaml:"log,omitempty"`
+	CacheSize      int              `yaml:"cache_size,omitempty"`
+	Limits         LimitsConfig     `yaml:"limits,omitempty"`
+	ReloadInterval Duration         `yaml:"reload_interval,omitempty"`
+	AWS            AWSConfig        `yaml:"aws,omitempty"`
+	Keys           []KeyConfig      `yaml:"keys,omitempty"`
+	Callers        []CallerConfig   `yaml:"callers,omitempty"`
+	Links          LinksConfig      `yaml:"links,omitempty"`      // permanent links; see LinksConfig
+	Revocation     RevocationConfig `yaml:"revocation,omitempty"` // the grant deny-list; see RevocationConfig
 }
 
 // LogConfig chooses the log level and format.
@@ -116,6 +119,7 @@ type CallerConfig struct {
 	MaxLifetime  Duration `yaml:"max_lifetime,omitempty"`
 	Rate         float64  `yaml:"rate,omitempty"`
 	Burst        int      `yaml:"burst,omitempty"`
+	Revoke       bool     `yaml:"revoke,omitempty"`
 }
 
 // Duration is a Go duration ("90s", "2h") or a whole number of seconds.
@@ -289,6 +293,9 @@ func (c *ServeConfig) Validate() error {
 			return &ServeConfigError{f, "max_lifetime, rate and burst must not be negative"}
 		}
 	}
+	if err := c.Revocation.validate(); err != nil {
+		return err
+	}
 	return c.Links.validate()
 }
 
@@ -346,7 +353,7 @@ func (c *ServeConfig) CallerList(bs *policy.Behaviors) ([]issuer.Caller, error) 
 		sum, _ := hex.DecodeString(cc.SecretSHA256) // checked by Validate
 		ic := issuer.Caller{
 			ID: cc.ID, Behaviors: cc.Behaviors, PathPrefixes: cc.PathPrefixes,
-			MaxLifetime: time.Duration(cc.MaxLifetime), Rate: cc.Rate, Burst: cc.Burst,
+			MaxLifetime: time.Duration(cc.MaxLifetime), Rate: cc.Rate, Burst: cc.Burst, Revoke: cc.Revoke,
 		}
 		copy(ic.SecretSHA256[:], sum)
 		if ic.Rate > 0 && ic.Burst == 0 {

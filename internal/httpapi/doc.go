@@ -8,7 +8,9 @@
 // /healthz, /readyz, /metrics and /openapi.json; with LinkOptions, permanent
 // links: POST /v1/links, GET and DELETE /v1/links/{id}, and GET /l/{token},
 // which needs no API key, is rate-limited per client IP and answers 303 to
-// a fresh signed URL or a plain 404/410 page. Every status comes from
+// a fresh signed URL or a plain 404/410 page. With Options.Deny, callers
+// with Revoke may POST /v1/grants/{id}/revoke and /v1/subjects/{id}/revoke
+// (subjects are namespaced by caller ID). Every status comes from
 // errorTable in errors.go.
 //
 // A Server is safe for concurrent use. Open listens and serves (port 0

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cfissuer/cfissuer/denylist"
 	"github.com/cfissuer/cfissuer/internal/links"
 	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"
@@ -64,6 +65,11 @@ var errorTable = []struct {
 	{links.ErrExpiry, http.StatusBadRequest, "bad_request", "expires_at"},
 	{links.ErrTooLong, http.StatusRequestEntityTooLarge, "too_large", ""},
 	{links.ErrStore, http.StatusServiceUnavailable, "link_store_unavailable", ""},
+	// Revocation.
+	{errRevocationOff, http.StatusNotFound, "revocation_off", ""},
+	{errNoRevoke, http.StatusForbidden, "revoke_not_permitted", ""},
+	{denylist.ErrInvalidKey, http.StatusBadRequest, "bad_request", "id"},
+	{denylist.ErrStore, http.StatusServiceUnavailable, "deny_list_unavailable", ""},
 }
 
 // retryAfterNoKey is the Retry-After of a 503: a key may be published or
@@ -99,6 +105,8 @@ func classify(err error) (int, apiError) {
 				msg = "a key source is unreachable; try again later"
 			case "link_store_unavailable":
 				msg = "the link store is unreachable; try again later"
+			case "deny_list_unavailable":
+				msg = "the deny list is unreachable; nothing was revoked; try again later"
 			}
 			return e.status, apiError{Code: e.code, Message: msg, Field: f}
 		}

@@ -179,15 +179,20 @@ type urlRequest struct {
 	Filename  string       `json:"filename,omitempty"`
 	ClientIP  string       `json:"client_ip,omitempty"`
 	NotBefore string       `json:"not_before,omitempty"`
+	Subject   string       `json:"subject,omitempty"`
 	Items     []urlRequest `json:"items,omitempty"`
 }
 
 func (u *urlRequest) single() bool {
-	return u.Path != "" || u.Resource != "" || u.Behavior != "" || u.Filename != "" || u.ClientIP != "" || u.NotBefore != ""
+	return u.Path != "" || u.Resource != "" || u.Behavior != "" || u.Filename != "" || u.ClientIP != "" || u.NotBefore != "" || u.Subject != ""
 }
 
-func (u *urlRequest) grant() (issuer.URLGrant, error) {
+func (u *urlRequest) grant(c *issuer.Caller) (issuer.URLGrant, error) {
 	g := issuer.URLGrant{Path: u.Path, Resource: u.Resource, Behavior: u.Behavior, Filename: u.Filename, ClientIP: u.ClientIP}
+	var err error
+	if g.Subject, err = subjectFor(c, u.Subject); err != nil {
+		return g, err
+	}
 	if u.Items != nil {
 		return g, &issuer.InputError{Field: "items", Err: errors.New("batches do not nest")}
 	}
@@ -220,7 +225,7 @@ func (s *Server) handleURLs(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerFrom(r)
 	if req.Items == nil {
-		g, err := req.grant()
+		g, err := req.grant(c)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -248,7 +253,7 @@ func (s *Server) handleURLs(w http.ResponseWriter, r *http.Request) {
 		Items []urlResponse `json:"items"`
 	}{Items: make([]urlResponse, len(req.Items))}
 	for i := range req.Items {
-		g, err := req.Items[i].grant()
+		g, err := req.Items[i].grant(c)
 		var u *urlResponse
 		if err == nil {
 			u, err = s.issueURL(r.Context(), c, g)
@@ -292,9 +297,9 @@ func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for name := range q {
 		switch name {
-		case "path", "filename", "behavior":
+		case "path", "filename", "behavior", "subject":
 		default:
-			s.writeError(w, r, &issuer.InputError{Field: name, Err: errors.New("unknown query parameter; give path, and optionally filename and behavior")})
+			s.writeError(w, r, &issuer.InputError{Field: name, Err: errors.New("unknown query parameter; give path, and optionally filename, behavior and subject")})
 			return
 		}
 	}
@@ -302,7 +307,12 @@ func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &issuer.InputError{Field: "path", Err: errors.New("the path query parameter is required")})
 		return
 	}
-	u, err := s.is.URL(r.Context(), callerFrom(r), issuer.URLGrant{Path: q.Get("path"), Filename: q.Get("filename"), Behavior: q.Get("behavior")})
+	subject, err := subjectFor(callerFrom(r), q.Get("subject"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.is.URL(r.Context(), callerFrom(r), issuer.URLGrant{Path: q.Get("path"), Filename: q.Get("filename"), Behavior: q.Get("behavior"), Subject: subject})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -328,6 +338,7 @@ type cookieRequest struct {
 	ResourcePattern string `json:"resource_pattern,omitempty"`
 	Behavior        string `json:"behavior,omitempty"`
 	ClientIP        string `json:"client_ip,omitempty"`
+	Subject         string `json:"subject,omitempty"`
 }
 
 type cookieJSON struct {
@@ -364,8 +375,14 @@ func (s *Server) handleCookies(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	subject, err := subjectFor(callerFrom(r), req.Subject)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	got, err := s.is.Cookies(r.Context(), callerFrom(r), issuer.CookieGrant{
 		PathPrefix: req.PathPrefix, ResourcePattern: req.ResourcePattern, Behavior: req.Behavior, ClientIP: req.ClientIP,
+		Subject: subject,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

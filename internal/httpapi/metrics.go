@@ -25,6 +25,8 @@ type Metrics struct {
 	sign      *prometheus.HistogramVec
 	links     *linkMetrics
 	once      sync.Once
+
+	revocations *prometheus.CounterVec
 }
 
 // NewMetrics returns the metrics on a new registry that also holds the Go
@@ -49,6 +51,10 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.issuances, m.errors, m.requests, m.sign,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.links = newLinkMetrics(m.reg)
+	m.revocations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cfissuer_revocations_total", Help: "Deny-list entries written, by kind (grant, subject).",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.revocations)
 	return m
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/cfissuer/cfissuer/denylist"
 	"github.com/cfissuer/cfissuer/issuer"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Links configures permanent links; the zero value turns them off.
 	Links LinkOptions
+	// Deny is the grant deny-list that POST /v1/grants/{id}/revoke and
+	// /v1/subjects/{id}/revoke write to (callers with Revoke only); nil
+	// turns revocation off (404 revocation_off).
+	Deny *denylist.List
 }
 
 // Server serves the issuer API.
@@ -104,6 +109,7 @@ func New(is *issuer.Issuer, callers *issuer.Callers, opts Options) (*Server, err
 	s.registerCookieRoutes(s.router)
 	s.registerExplainRoutes(s.router)
 	s.registerLinkRoutes(s.router)
+	s.registerRevokeRoutes(s.router)
 	s.handler = s.router
 	return s, nil
 }
