@@ -27,6 +27,24 @@ help: ## list the targets
 build: ## build bin/cfissuer with the version from git describe
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cfissuer
 
+# The binary that ships: static (CGO_ENABLED=0, exported above), for GOOS/GOARCH, without aws-lambda-go's
+# RPC mode (provided.al2023 uses the Runtime API). The Dockerfile, the Lambda package and the tests of
+# internal/deploytest all build it with this target, so the tests run the exact binary that ships.
+GOOS        ?= linux
+GOARCH      ?= $(shell $(GO) env GOARCH)
+STATIC_OUT  ?= bin/cfissuer-$(GOOS)-$(GOARCH)
+STATIC_FLAGS := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
+.PHONY: static lambda-zip
+
+static: ## static binary for GOOS/GOARCH (STATIC_OUT), as the Dockerfile and Lambda build it
+	GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build $(STATIC_FLAGS) -o $(STATIC_OUT) ./cmd/cfissuer
+
+lambda-zip: ## bin/cfissuer-lambda-arm64.zip: the static binary as bootstrap, for provided.al2023 on arm64
+	@rm -rf bin/lambda && mkdir -p bin/lambda
+	@$(MAKE) --no-print-directory static GOOS=linux GOARCH=arm64 STATIC_OUT=bin/lambda/bootstrap
+	touch -d 1980-01-01T00:00:00Z bin/lambda/bootstrap && rm -f bin/cfissuer-lambda-arm64.zip
+	cd bin/lambda && zip -q -X ../cfissuer-lambda-arm64.zip bootstrap
+
 run: build ## the issuer on 127.0.0.1:8080 and the local edge on :8081 (dev key and API key in .cfissuer/)
 	@./scripts/run.sh
 
@@ -41,6 +59,7 @@ test: test-deps test-terraform ## every test: vet, short fuzzing, unit, cross-ch
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory test-race
 	@$(MAKE) --no-print-directory e2e
 

@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"explain":      {"explain CloudFront's verdict on a signed URL or cookies, for debugging a 403", runExplain},
 	"edge":         {"run the local CloudFront edge in front of a directory or S3-compatible origin", runEdge},
 	"serve":        {"run the issuer HTTP API (--dev: with a dev key and the local edge, as make run does)", runServe},
+	"health":       {"exit 0 if the issuer answers /readyz with 200 (a container's health check)", runHealth},
 }
 
 func main() {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
+	"github.com/cfissuer/cfissuer/internal/lambdahttp"
 	"github.com/cfissuer/cfissuer/issuer"
 )
 
@@ -54,6 +55,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if lambdahttp.Runtime(e.getenv) { // config and behaviors may be SSM parameters (lambda.go)
+		dir, err := lambdaDir()
+		if err != nil {
+			return err
+		}
+		if e, err = lambdaEnv(ctx, e, os.Environ(), dir); err != nil {
+			return err
+		}
 	}
 	if *configFile == "" {
 		*configFile = e.getenv("CFISSUER_CONFIG")
@@ -167,6 +177,9 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 	})
 	if err != nil {
 		return err
+	}
+	if lambdahttp.Runtime(e.getenv) {
+		return serveLambda(ctx, srv, logger)
 	}
 	if err := srv.Open(); err != nil {
 		return err
