@@ -37,6 +37,11 @@ var ErrKMSSignature = errors.New("keys: the signature from KMS does not verify w
 // DefaultKMSTimeout bounds a KMS call whose context has no deadline.
 const DefaultKMSTimeout = 5 * time.Second
 
+// DefaultFetchTimeout bounds a Secrets Manager or SSM fetch whose context
+// has no deadline (serve's start has none): an endpoint that never answers
+// is an ErrSource, not a process that hangs.
+const DefaultFetchTimeout = 10 * time.Second
+
 // KMS is a source for an asymmetric AWS KMS key (RSA_2048 for
 // RSASSA_PKCS1_V1_5_SHA_256, or ECC_NIST_P256 for ECDSA_SHA_256). The
 // private key never leaves KMS: Load fetches the public key with

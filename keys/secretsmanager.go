@@ -1,10 +1,12 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -38,6 +40,9 @@ type SecretsManager struct {
 	JSONField  string
 	KeyID      string
 	Passphrase Passphrase
+	// Timeout bounds the fetch when ctx has no deadline; zero means
+	// DefaultFetchTimeout.
+	Timeout time.Duration
 }
 
 // Load implements Source. Errors fetching the secret wrap ErrSource.
@@ -49,7 +54,9 @@ func (s SecretsManager) Load(ctx context.Context) (Signer, error) {
 	if s.VersionStage != "" {
 		in.VersionStage = aws.String(s.VersionStage)
 	}
-	out, err := s.Client.GetSecretValue(ctx, in)
+	cctx, cancel := withDefaultTimeout(ctx, cmp.Or(s.Timeout, DefaultFetchTimeout))
+	defer cancel()
+	out, err := s.Client.GetSecretValue(cctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: secrets manager secret %s: %w", ErrSource, s.SecretID, err)
 	}

@@ -1,8 +1,10 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -24,6 +26,9 @@ type SSM struct {
 	Name       string // the parameter name (or name:version, name:label)
 	KeyID      string
 	Passphrase Passphrase
+	// Timeout bounds the fetch when ctx has no deadline; zero means
+	// DefaultFetchTimeout.
+	Timeout time.Duration
 }
 
 // Load implements Source. Errors fetching the parameter wrap ErrSource.
@@ -31,7 +36,9 @@ func (s SSM) Load(ctx context.Context) (Signer, error) {
 	if s.Client == nil || s.Name == "" {
 		return nil, fmt.Errorf("%w: ssm: no client or parameter name", ErrSource)
 	}
-	out, err := s.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Name), WithDecryption: aws.Bool(true)})
+	cctx, cancel := withDefaultTimeout(ctx, cmp.Or(s.Timeout, DefaultFetchTimeout))
+	defer cancel()
+	out, err := s.Client.GetParameter(cctx, &ssm.GetParameterInput{Name: aws.String(s.Name), WithDecryption: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: ssm parameter %s: %w", ErrSource, s.Name, err)
 	}
