@@ -201,6 +201,9 @@ func (u *urlRequest) grant(c *issuer.Caller) (issuer.URLGrant, error) {
 		if err != nil {
 			return g, &issuer.InputError{Field: "not_before", Err: errors.New("must be an RFC 3339 time such as 2026-03-01T12:00:00Z")}
 		}
+		if t.Unix() <= 0 { // year 1 is time.Time's zero, which means "none" to the issuer
+			return g, &issuer.InputError{Field: "not_before", Err: errors.New("must be after 1970-01-01T00:00:00Z (CloudFront counts seconds from then)")}
+		}
 		g.NotBefore = t
 	}
 	return g, nil
