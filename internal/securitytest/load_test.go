@@ -103,7 +103,7 @@ func TestLoad(t *testing.T) {
 	g0, h0 := runtime.NumGoroutine(), heapInUse()
 
 	const workers = 8
-	total := int(dur.Seconds()) * rate // bounded in count…
+	total := int(dur.Seconds()) * rate               // bounded in count…
 	deadline := time.Now().Add(dur + 30*time.Second) // …and in time
 	jobs := make(chan int)
 	lat := make([][]time.Duration, workers)
@@ -143,7 +143,9 @@ func TestLoad(t *testing.T) {
 	h1 := heapInUse()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	p := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))].Round(10 * time.Microsecond) }
+	p := func(q float64) time.Duration {
+		return all[min(len(all)-1, int(q*float64(len(all))))].Round(10 * time.Microsecond)
+	}
 	report(t, "load", "%d requests in %s at %d/s by %d workers over 127.0.0.1: %d errors, p50 %s, p99 %s, max %s; goroutines %d → %d; heap in use %.1f → %.1f MiB",
 		sent, dur, rate, workers, errs.Load(), p(0.5), p(0.99), all[len(all)-1].Round(10*time.Microsecond), g0, g1, float64(h0)/(1<<20), float64(h1)/(1<<20))
 	if n := errs.Load(); n != 0 {
