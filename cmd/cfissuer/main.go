@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"keygen":       {"generate a signing key pair (private.pem, public.pem)", runKeygen},
 	"keys export":  {"print the public key PEM and fingerprint of a private key", runKeysExport},
 	"keys plan":    {"print the key rotation schedule of a serve config and warn about its gaps", runKeysPlan},
+	"keys revoke":  {"kill a signing key: stop signing with it (config + reload) and print the Terraform change", runKeysRevoke},
 	"sign url":     {"sign a URL (canned or custom policy)", runSignURL},
 	"sign cookies": {"sign cookies for a URL or wildcard resource", runSignCookies},
 	"version":      {"print the version", runVersion},

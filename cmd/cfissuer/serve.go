@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cfissuer/cfissuer/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/internal/lambdahttp"
@@ -169,8 +170,12 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 	if err != nil {
 		return err
 	}
+	deny, denyMem, err := cfg.denyList(ctx, e.now, logger)
+	if err != nil {
+		return err
+	}
 	l := cfg.Limits
-	srv, err := httpapi.New(is, callers, httpapi.Options{Links: linkOpts,
+	srv, err := httpapi.New(is, callers, httpapi.Options{Links: linkOpts, Deny: deny,
 		Addr: cfg.Listen, Logger: logger, Metrics: metrics, MaxBodyBytes: l.MaxBodyBytes, MaxBatch: l.MaxBatch,
 		ReadHeaderTimeout: time.Duration(l.ReadHeaderTimeout), ReadTimeout: time.Duration(l.ReadTimeout),
 		WriteTimeout: time.Duration(l.WriteTimeout), IdleTimeout: time.Duration(l.IdleTimeout),
@@ -199,7 +204,7 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 		if addr == "" || addr == "off" {
 			return nil, nil
 		}
-		s, err := newDevEdge(is, addr, now, logger.With(slog.String(logKeyWhat, what)))
+		s, err := newDevEdge(is, addr, now, logger.With(slog.String(logKeyWhat, what)), denyMem)
 		if err != nil {
 			return nil, err
 		}
@@ -236,8 +241,9 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 }
 
 // newDevEdge runs the local edge in front of the embedded sample content,
-// trusting the ring's published keys (the key group CloudFront would hold).
-func newDevEdge(is *issuer.Issuer, addr string, now func() time.Time, logger *slog.Logger) (*edge.Server, error) {
+// trusting the ring's published keys (the key group CloudFront would hold),
+// and running the deny-list function over deny when it is not nil.
+func newDevEdge(is *issuer.Issuer, addr string, now func() time.Time, logger *slog.Logger, deny *denylist.Memory) (*edge.Server, error) {
 	ring := is.Ring()
 	var trusted []edge.Key
 	for _, k := range ring.Keys() {
@@ -249,7 +255,11 @@ func newDevEdge(is *issuer.Issuer, addr string, now func() time.Time, logger *sl
 	if err != nil {
 		return nil, err
 	}
-	return edge.NewServer(addr, v, edge.DirOrigin{FS: edge.SampleContent()}, edge.ServerOptions{Logger: logger, Now: now, ExposeReasons: true})
+	hook, err := denyFunction(deny, now)
+	if err != nil {
+		return nil, err
+	}
+	return edge.NewServer(addr, v, edge.DirOrigin{FS: edge.SampleContent()}, edge.ServerOptions{Logger: logger, Now: now, ExposeReasons: true, ViewerRequest: hook})
 }
 
 func newLogger(w io.Writer, c LogConfig) (*slog.Logger, error) {
@@ -316,10 +326,11 @@ func devConfig(state string, e *env) (*ServeConfig, error) {
 		return nil, err
 	}
 	return &ServeConfig{
-		Log:     LogConfig{Level: "info", Format: "text"},
-		Keys:    []KeyConfig{{ID: devKeyID, File: abs}},
-		Callers: []CallerConfig{{ID: id, SecretSHA256: hex.EncodeToString(sum[:])}},
-		Links:   lc,
+		Log:        LogConfig{Level: "info", Format: "text"},
+		Keys:       []KeyConfig{{ID: devKeyID, File: abs}},
+		Callers:    []CallerConfig{{ID: id, SecretSHA256: hex.EncodeToString(sum[:]), Revoke: true}},
+		Links:      lc,
+		Revocation: RevocationConfig{Store: denyStoreMemory},
 	}, nil
 }
 
@@ -359,5 +370,6 @@ func printDevHints(w io.Writer, state, issuerAddr string, ed, late *edge.Server,
 	if withLinks {
 		printLinkHints(w, auth, api)
 	}
+	printRevokeHints(w, auth, api, edgeURL)
 	fmt.Fprintln(w)
 }

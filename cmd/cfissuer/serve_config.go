@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ import (
 //	    passphrase_file: …          # or passphrase_env (encrypted keys only; not kms)
 //	    activate_at: 2026-03-01T00:00:00Z  # [always active]
 //	    retire_at: 2026-06-01T00:00:00Z    # [never retires]
+//	    revoked_at: 2026-04-02T09:30:00Z   # killed: never loaded, signs nothing (cfissuer keys revoke) [not revoked]
 //	callers:
 //	  - id: course-app
 //	    secret_sha256: 64 hex digits  # SHA-256 of the secret half of "id.secret"
@@ -108,6 +110,10 @@ type KeyConfig struct {
 	KMS            *KMSKeyConfig            `yaml:"kms,omitempty"`
 	ActivateAt     *time.Time               `yaml:"activate_at,omitempty"`
 	RetireAt       *time.Time               `yaml:"retire_at,omitempty"`
+	// RevokedAt marks a killed key (`cfissuer keys revoke`): it is never
+	// loaded, so it signs nothing from the next reload on; the time is a
+	// record of when.
+	RevokedAt *time.Time `yaml:"revoked_at,omitempty"`
 }
 
 // CallerConfig is one API caller (see issuer.Caller).
@@ -254,6 +260,9 @@ func (c *ServeConfig) Validate() error {
 	if len(c.Keys) == 0 {
 		return &ServeConfigError{"keys", "at least one signing key is required"}
 	}
+	if !slices.ContainsFunc(c.Keys, func(k KeyConfig) bool { return k.RevokedAt == nil }) {
+		return &ServeConfigError{"keys", "every key is revoked: at least one signing key is required"}
+	}
 	ids := map[string]int{}
 	for i, k := range c.Keys {
 		f := fmt.Sprintf("keys[%d]", i)
@@ -313,6 +322,9 @@ func (c *ServeConfig) Ring(ctx context.Context, base string, bs *policy.Behavior
 	var rks []keys.RingKey
 	var aws awsClients // built on first use, shared by the keys
 	for i, k := range c.Keys {
+		if k.RevokedAt != nil {
+			continue // killed: its source is not even read
+		}
 		var pass keys.Passphrase
 		switch {
 		case k.PassphraseFile != "":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -200,7 +201,12 @@ func runKeysPlan(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	var sched []keys.Schedule
+	var revoked []string
 	for _, k := range cfg.Keys {
+		if k.RevokedAt != nil { // killed (keys revoke): never loaded
+			revoked = append(revoked, k.ID)
+			continue
+		}
 		s := keys.Schedule{KeyID: k.ID}
 		if k.ActivateAt != nil {
 			s.ActivateAt = *k.ActivateAt
@@ -224,7 +230,16 @@ func runKeysPlan(_ context.Context, e *env, args []string) error {
 	if opts.KeyGroup == nil {
 		fmt.Fprintln(e.stdout, "(The behaviors file has no key_ids: the deployed key group was not checked.)")
 	}
-	if *strict && len(p.Warnings) > 0 {
+	stale := 0
+	for _, id := range revoked {
+		if slices.Contains(bs.KeyIDs, id) {
+			stale++
+			fmt.Fprintf(e.stdout, "[revoked-in-group] key %s is revoked but still in the key group: remove it from Terraform's public_keys and apply (cfissuer keys revoke prints the change)\n", id)
+		} else {
+			fmt.Fprintf(e.stdout, "(key %s is revoked: not loaded, not planned)\n", id)
+		}
+	}
+	if *strict && len(p.Warnings)+stale > 0 {
 		return errPlanWarnings
 	}
 	return nil

@@ -171,8 +171,8 @@ func (r *reloader) reload(ctx context.Context, trigger string) error {
 			slog.String(logKeyTrigger, trigger), slog.String(logKeyError, err.Error()))
 		return err
 	}
-	if old, cur := r.last.cfg, st.cfg; old.Listen != cur.Listen || old.Limits != cur.Limits || old.Log != cur.Log || old.CacheSize != cur.CacheSize || old.ReloadInterval != cur.ReloadInterval {
-		r.log.Warn("reload: listen, limits, log, cache_size and reload_interval take effect on restart only", slog.String(logKeyTrigger, trigger))
+	if old, cur := r.last.cfg, st.cfg; old.Listen != cur.Listen || old.Limits != cur.Limits || old.Log != cur.Log || old.CacheSize != cur.CacheSize || old.ReloadInterval != cur.ReloadInterval || old.Revocation != cur.Revocation {
+		r.log.Warn("reload: listen, limits, log, cache_size, reload_interval and revocation take effect on restart only", slog.String(logKeyTrigger, trigger))
 	}
 	r.last = st
 	r.total.WithLabelValues("ok").Inc()
