@@ -97,10 +97,15 @@ func (is *Issuer) remember(k frontKey, e *frontEntry) {
 }
 
 // hitGrant is the grant of a front cache hit, logged as the
-// full path logs it.
-func (is *Issuer) hitGrant(ctx context.Context, c *Caller, kind string, e *frontEntry) Grant {
+// full path logs it. now is the hit's clock reading: with the real clock it
+// stamps the log record too (a hit takes about a microsecond), which saves
+// reading the clock twice.
+func (is *Issuer) hitGrant(ctx context.Context, c *Caller, kind string, e *frontEntry, now time.Time) Grant {
 	g := e.grant
-	is.logGrant(ctx, c, kind, &g)
+	if !is.realClock {
+		now = time.Now()
+	}
+	is.logGrant(ctx, c, kind, &g, now)
 	return g
 }
 

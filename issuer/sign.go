@@ -93,6 +93,15 @@ func SignURL(ctx context.Context, s keys.Signer, r URLRequest) (*SignedURL, erro
 			return nil, err
 		}
 	}
+	return signCanonicalURL(ctx, s, r, u)
+}
+
+// signCanonicalURL is SignURL after its first steps: u is r.URL in
+// canonical form with the grant ID added. The Issuer has both already (it
+// checks the URL as signed), so it starts here rather than canonicalise the
+// URL a second time.
+func signCanonicalURL(ctx context.Context, s keys.Signer, r URLRequest, u string) (*SignedURL, error) {
+	var err error
 	p := policy.Policy{Kind: policy.Canned, Resource: u, Expires: r.Expires, NotBefore: r.NotBefore, SourceIP: r.SourceIP}
 	if r.Resource != "" {
 		if p.Resource, err = policy.CanonicalResource(r.Resource); err != nil {

@@ -126,7 +126,18 @@ func CanonicalURL(u string) (string, error) {
 			}
 		}
 	}
-	return scheme + "://" + host + pathQuery, nil
+	return joinURL(u, scheme, host, pathQuery), nil
+}
+
+// joinURL returns scheme://host + pathQuery, which is u itself when u is
+// already canonical: no copy then.
+func joinURL(u, scheme, host, pathQuery string) string {
+	if n := len(scheme) + len("://") + len(host); len(u) == n+len(pathQuery) &&
+		u[:len(scheme)] == scheme && u[len(scheme):len(scheme)+len("://")] == "://" &&
+		u[n-len(host):n] == host && u[n:] == pathQuery {
+		return u
+	}
+	return scheme + "://" + host + pathQuery
 }
 
 // CanonicalResource validates the Resource of a custom policy, which may

@@ -121,11 +121,11 @@ func (bs *Behaviors) stripOrigin(resource string) (string, error) {
 	if !ok || (scheme != vscheme && scheme != "http*") {
 		return "", &CoverError{Err: ErrOtherOrigin, Resource: resource, Example: fmt.Sprintf("the viewer origin is %s", bs.ViewerOrigin)}
 	}
-	host, after, found := strings.Cut(rest, "/")
+	host, _, found := strings.Cut(rest, "/")
 	if !found || host != vhost {
 		return "", &CoverError{Err: ErrOtherOrigin, Resource: resource, Example: fmt.Sprintf("the resource must start with %s/", bs.ViewerOrigin)}
 	}
-	return "/" + after, nil
+	return rest[len(host):], nil // "/" + after, without a copy
 }
 
 // maxCoverStates bounds the exploration of Cover; real resources and
