@@ -238,7 +238,7 @@ func (s *Server) handleURLs(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, u)
+		writeURLResponse(w, u)
 		return
 	}
 	switch {

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -123,7 +122,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.metrics.requests.WithLabelValues(routeName(r), r.Method, strconv.Itoa(sw.status)).Inc()
+		s.metrics.requests.WithLabelValues(routeName(r), r.Method, statusLabel(sw.status)).Inc()
 	})
 }
 
