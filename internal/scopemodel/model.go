@@ -362,10 +362,16 @@ func (m *Model) Check(g *Grant, c Caller, asked Asked, now time.Time) error {
 	} else if i := strings.IndexByte(literal, '?'); i >= 0 {
 		literal = literal[:i]
 	}
+	// An open literal ("/a/%2e%2e" before a wildcard) is read up to its
+	// last '/': the wildcard could stand for the same bytes anyway.
+	closed := literal
+	if g.Custom && literal != path {
+		closed = literal[:strings.LastIndexByte(literal, '/')+1]
+	}
 	if len(c.PathPrefixes) > 0 {
 		in := false
 		for _, p := range c.PathPrefixes {
-			if strings.HasPrefix(literal, p) && strings.HasPrefix(normalize(literal), normalize(p)) {
+			if strings.HasPrefix(literal, p) && (strings.HasPrefix(normalize(closed), normalize(p)) || strings.HasPrefix(p, closed)) {
 				in = true
 			}
 		}

@@ -125,6 +125,8 @@ type serviceOptions struct {
 	keyFile   string // under testdata/keys; "" means ec-p256.pem
 	signer    keys.Signer
 	api       httpapi.Options
+	cacheSize int  // zero: the issuer's default
+	noLog     bool // discard the log (a long load would grow the buffer)
 }
 
 func readKey(t testing.TB, file string) ([]byte, keys.Signer) {
@@ -179,9 +181,13 @@ func newService(t testing.TB, o serviceOptions) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logOut io.Writer = s.log
+	if o.noLog {
+		logOut = io.Discard
+	}
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := httpapi.NewMetrics()
-	s.is, err = issuer.New(ring, bs, issuer.Options{Now: s.clock.Now, Logger: logger, ObserveSign: m.ObserveSign})
+	s.is, err = issuer.New(ring, bs, issuer.Options{Now: s.clock.Now, Logger: logger, ObserveSign: m.ObserveSign, CacheSize: o.cacheSize})
 	if err != nil {
 		t.Fatal(err)
 	}
