@@ -179,6 +179,32 @@ resource "aws_cloudfront_key_group" "this" {
   items   = [for k in sort(keys(local.public_keys)) : aws_cloudfront_public_key.this[k].id]
 }
 
+# ---------------------------------------------------------------------------------------------- revocation (deny list)
+
+# The deny list (docs/REVOCATION.md): the issuer writes revoked grant and subject IDs to the KeyValueStore, and the
+# function, associated with every signed behavior's viewer-request event, answers 403 for them. The function is the
+# file the local edge runs (edge/cffunc), byte for byte. It only ever denies, so it holds whether CloudFront runs it
+# before or after the signature check.
+locals {
+  revocation = var.revocation && local.any_signed
+}
+
+resource "aws_cloudfront_key_value_store" "deny" {
+  count   = local.revocation ? 1 : 0
+  name    = "${var.name}-deny"
+  comment = "${var.name}: revoked grants and subjects, written by cfissuer, read by the ${var.name}-deny function"
+}
+
+resource "aws_cloudfront_function" "deny" {
+  count                        = local.revocation ? 1 : 0
+  name                         = "${var.name}-deny"
+  runtime                      = "cloudfront-js-2.0"
+  comment                      = "${var.name}: 403 for revoked grants and subjects (cfissuer deny list)"
+  publish                      = true
+  code                         = file("${path.module}/functions/deny.js")
+  key_value_store_associations = [aws_cloudfront_key_value_store.deny[0].arn]
+}
+
 # ---------------------------------------------------------------------------------------- per-behavior cache settings
 
 # Only cache_query_strings are in the cache key, so signing parameters (Expires, Signature, Policy, Key-Pair-Id) never
@@ -314,6 +340,14 @@ resource "aws_cloudfront_distribution" "this" {
     cache_policy_id            = aws_cloudfront_cache_policy.this[local.default_behavior.name].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this[local.default_behavior.name].id
     trusted_key_groups         = contains(local.signed_access, local.default_behavior.access) ? [aws_cloudfront_key_group.this[0].id] : []
+
+    dynamic "function_association" {
+      for_each = local.revocation && contains(local.signed_access, local.default_behavior.access) ? [aws_cloudfront_function.deny[0].arn] : []
+      content {
+        event_type   = "viewer-request"
+        function_arn = function_association.value
+      }
+    }
   }
 
   dynamic "ordered_cache_behavior" {
@@ -329,6 +363,14 @@ resource "aws_cloudfront_distribution" "this" {
       cache_policy_id            = aws_cloudfront_cache_policy.this[b.value.name].id
       response_headers_policy_id = aws_cloudfront_response_headers_policy.this[b.value.name].id
       trusted_key_groups         = contains(local.signed_access, b.value.access) ? [aws_cloudfront_key_group.this[0].id] : []
+
+      dynamic "function_association" {
+        for_each = local.revocation && contains(local.signed_access, b.value.access) ? [aws_cloudfront_function.deny[0].arn] : []
+        content {
+          event_type   = "viewer-request"
+          function_arn = function_association.value
+        }
+      }
     }
   }
 

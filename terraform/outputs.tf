@@ -52,3 +52,13 @@ output "issuer_config" {
   description = "The behaviors file (schema/behaviors.schema.json) completed with viewer_origin and key_ids, defaults written out: `terraform output -raw issuer_config > behaviors.json`, then `cfissuer serve --behaviors behaviors.json`."
   value       = jsonencode(local.issuer_config)
 }
+
+output "revocation_kvs_arn" {
+  description = "ARN of the deny-list KeyValueStore, or null when revocation is off: the issuer's revocation.kvs_arn, and the one store its role may write (cloudfront-keyvaluestore:DescribeKeyValueStore, ListKeys and UpdateKeys on this ARN; modules/issuer's revocation_kvs_arn)."
+  value       = one(aws_cloudfront_key_value_store.deny[*].arn)
+}
+
+output "revocation_function_arn" {
+  description = "ARN of the deny-list CloudFront Function (functions/deny.js), or null when revocation is off."
+  value       = one(aws_cloudfront_function.deny[*].arn)
+}

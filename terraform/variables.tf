@@ -198,6 +198,12 @@ variable "public_keys" {
   }
 }
 
+variable "revocation" {
+  description = "Revocation before expiry (docs/REVOCATION.md): a CloudFront KeyValueStore of revoked grants and subjects, and the viewer-request function functions/deny.js that answers 403 for them, associated with every signed behavior. The issuer writes to the store (output revocation_kvs_arn). Off: no store, no function, no association."
+  type        = bool
+  default     = true
+}
+
 variable "aliases" {
   description = "Alternate domain names of the distribution (media.example.com). The first one is the viewer origin in issuer_config. Required for signed cookies."
   type        = list(string)

@@ -23,7 +23,7 @@ import (
 //
 //	revocation:
 //	  store: kvs                    # kvs or memory [off]
-//	  kvs_arn: arn:aws:cloudfront::123456789012:key-value-store/…  # Terraform's deny_kvs_arn output [required for kvs]
+//	  kvs_arn: arn:aws:cloudfront::123456789012:key-value-store/…  # Terraform's revocation_kvs_arn output [required for kvs]
 //	  endpoint: https://…           # the KeyValueStore API endpoint (an emulator in tests) [aws.endpoint, else the SDK's]
 //
 // kvs writes to the CloudFront KeyValueStore that the distribution's
@@ -59,7 +59,7 @@ func (c *RevocationConfig) validate() error {
 		}
 	case denyStoreKVS:
 		if !kvsARNRE.MatchString(c.KVSARN) {
-			return &ServeConfigError{"revocation.kvs_arn", fmt.Sprintf("%q is not a KeyValueStore ARN (arn:aws:cloudfront::ACCOUNT:key-value-store/ID, Terraform's deny_kvs_arn output)", c.KVSARN)}
+			return &ServeConfigError{"revocation.kvs_arn", fmt.Sprintf("%q is not a KeyValueStore ARN (arn:aws:cloudfront::ACCOUNT:key-value-store/ID, Terraform's revocation_kvs_arn output)", c.KVSARN)}
 		}
 	default:
 		return &ServeConfigError{"revocation.store", fmt.Sprintf("must be kvs or memory, not %q", c.Store)}

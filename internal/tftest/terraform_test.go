@@ -544,7 +544,7 @@ output "distribution_domain_name" { value = module.cfissuer.distribution_domain_
 		if out := strings.TrimSpace(mustTerraform(t, env, dir, "state", "list")); out != "" {
 			t.Errorf("state after destroy:\n%s", out)
 		}
-		for _, path := range []string{"distribution", "public-key", "key-group", "cache-policy", "response-headers-policy", "origin-access-control"} {
+		for _, path := range []string{"distribution", "public-key", "key-group", "cache-policy", "response-headers-policy", "origin-access-control", "function", "key-value-store"} {
 			if st, body := moto.cloudFront(t, "GET", path); st != 200 || !strings.Contains(body, "<Quantity>0</Quantity>") {
 				t.Errorf("moto %s after destroy: %d %s, want none", path, st, body)
 			}

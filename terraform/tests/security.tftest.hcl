@@ -8,6 +8,12 @@ mock_provider "aws" {
       domain_name = "d111111abcdef8.cloudfront.net"
     }
   }
+  mock_resource "aws_cloudfront_key_value_store" {
+    defaults = { arn = "arn:aws:cloudfront::123456789012:key-value-store/0b2c4e6a-1111-2222-3333-444455556666" }
+  }
+  mock_resource "aws_cloudfront_function" {
+    defaults = { arn = "arn:aws:cloudfront::123456789012:function/cfissuer-deny" }
+  }
   mock_resource "aws_cloudfront_public_key" {
     defaults = { id = "K2JCJMDEHXQW5F" }
   }

@@ -55,6 +55,8 @@ _orig_backend_init = CloudFrontBackend.__init__
 def _backend_init(self: CloudFrontBackend, *a: Any, **kw: Any) -> None:
     _orig_backend_init(self, *a, **kw)
     self.ext_policies = {"cache": {}, "rhp": {}}  # type: ignore[attr-defined]
+    self.ext_functions = {}  # type: ignore[attr-defined]  # name -> {"DEVELOPMENT": rec, "LIVE": rec or None}
+    self.ext_stores = {}  # type: ignore[attr-defined]  # name -> rec
 
 
 CloudFrontBackend.__init__ = _backend_init  # type: ignore[method-assign]
@@ -266,6 +268,10 @@ def _dcb_init(self: Any, config: dict[str, Any]) -> None:
     if config.get("CachePolicyId") and not has_fv:
         # AWS omits legacy ForwardedValues/TTLs when a cache policy is attached.
         self.forwarded_values = None
+    # moto drops a behavior's CloudFront Function associations.
+    fa = config.get("FunctionAssociations") or {}
+    if fa.get("Items"):
+        self.function_associations = {"Quantity": len(fa["Items"]), "Items": fa["Items"]}
 
 
 models.DefaultCacheBehaviour.__init__ = _dcb_init  # type: ignore[method-assign]
@@ -286,6 +292,166 @@ def _vc_init(self: Any, config: dict[str, Any]) -> None:
 
 
 models.ViewerCertificate.__init__ = _vc_init  # type: ignore[method-assign]
+
+# ------------------------------------------ CloudFront Functions and KeyValueStores (terraform/functions)
+# What aws_cloudfront_function, aws_cloudfront_key_value_store and a behavior's function_association call:
+# functions with a DEVELOPMENT and a LIVE stage (PublishFunction copies one to the other), stores that are READY at
+# once, ETag checks on update, publish and delete, and FunctionInUse / EntityInUse while something refers to them.
+urls.url_paths["{0}/2020-05-31/function$"] = _D
+urls.url_paths["{0}/2020-05-31/function/(?P<Name>[^/]+)$"] = _D
+urls.url_paths["{0}/2020-05-31/function/(?P<Name>[^/]+)/describe$"] = _D
+urls.url_paths["{0}/2020-05-31/function/(?P<Name>[^/]+)/publish$"] = _D
+urls.url_paths["{0}/2020-05-31/key-value-store/?$"] = _D
+urls.url_paths["{0}/2020-05-31/key-value-store/(?P<Name>[^/]+)$"] = _D
+
+
+
+def _func(self: CloudFrontResponse, stage: str = "DEVELOPMENT") -> dict[str, Any]:
+    name = self._get_param("Name")
+    rec = self.backend.ext_functions.get(name, {}).get(stage)
+    if rec is None:
+        raise CFError("NoSuchFunctionExists", f"The function {name} does not exist ({stage}).")
+    return rec
+
+
+def _summary(rec: dict[str, Any]) -> dict[str, Any]:
+    return {"Name": rec["Name"], "Status": "UNPUBLISHED" if rec["Stage"] == "DEVELOPMENT" else "DEPLOYED",
+            "FunctionConfig": rec["FunctionConfig"],
+            "FunctionMetadata": {"FunctionARN": rec["ARN"], "Stage": rec["Stage"], "CreatedTime": rec["CreatedTime"],
+                                 "LastModifiedTime": rec["LastModifiedTime"]}}
+
+
+def _check_if_match(self: CloudFrontResponse, etag: str) -> None:
+    if self._get_param("IfMatch") != etag:
+        raise CFError("PreconditionFailed", "The If-Match version is missing or not valid.")
+
+
+def create_function(self: CloudFrontResponse) -> ActionResult:
+    name = self._get_param("Name")
+    if name in self.backend.ext_functions:
+        raise CFError("FunctionAlreadyExists", f"A function named {name} already exists.")
+    now = utcnow()
+    rec = {"Name": name, "Stage": "DEVELOPMENT", "FunctionConfig": self._get_param("FunctionConfig"),
+           "Code": self._get_param("FunctionCode"), "ARN": f"arn:aws:cloudfront::{self.current_account}:function/{name}",
+           "CreatedTime": now, "LastModifiedTime": now, "ETag": random_id()}
+    self.backend.ext_functions[name] = {"DEVELOPMENT": rec, "LIVE": None}
+    return ActionResult({"FunctionSummary": _summary(rec), "Location": f"{BASE}/function/{rec['ARN']}", "ETag": rec["ETag"]})
+
+
+def describe_function(self: CloudFrontResponse) -> ActionResult:
+    rec = _func(self, self._get_param("Stage") or "LIVE")
+    return ActionResult({"FunctionSummary": _summary(rec), "ETag": rec["ETag"]})
+
+
+def get_function(self: CloudFrontResponse) -> ActionResult:
+    rec = _func(self, self._get_param("Stage") or "LIVE")
+    return ActionResult({"FunctionCode": rec["Code"], "ETag": rec["ETag"], "ContentType": "application/octet-stream"})
+
+
+def update_function(self: CloudFrontResponse) -> ActionResult:
+    rec = _func(self)
+    _check_if_match(self, rec["ETag"])
+    rec.update(FunctionConfig=self._get_param("FunctionConfig"), Code=self._get_param("FunctionCode"),
+               LastModifiedTime=utcnow(), ETag=random_id())
+    return ActionResult({"FunctionSummary": _summary(rec), "ETag": rec["ETag"]})
+
+
+def publish_function(self: CloudFrontResponse) -> ActionResult:
+    rec = _func(self)
+    _check_if_match(self, rec["ETag"])
+    live = dict(rec, Stage="LIVE", LastModifiedTime=utcnow(), ETag=random_id())
+    self.backend.ext_functions[rec["Name"]]["LIVE"] = live
+    return ActionResult({"FunctionSummary": _summary(live)})
+
+
+def _behaviours(backend: CloudFrontBackend) -> list[Any]:
+    out = []
+    for dist in backend.distributions.values():
+        cfg = dist.distribution_config
+        out += [cfg.DefaultCacheBehavior] + list(getattr(cfg, "CacheBehaviors", {}).get("Items") or [])
+    return out
+
+
+def _associated(backend: CloudFrontBackend, arn: str) -> bool:
+    for b in _behaviours(backend):
+        fa = getattr(b, "function_associations", None) or {}
+        if any(i.get("FunctionARN") == arn for i in (fa.get("Items") or [])):
+            return True
+    return False
+
+
+def delete_function(self: CloudFrontResponse) -> EmptyResult:
+    rec = _func(self)
+    _check_if_match(self, rec["ETag"])
+    if _associated(self.backend, rec["ARN"]):
+        raise CFError("FunctionInUse", f"The function {rec['Name']} is associated with a distribution.")
+    del self.backend.ext_functions[rec["Name"]]
+    return EmptyResult()
+
+
+def list_functions(self: CloudFrontResponse) -> ActionResult:
+    items = [_summary(f["DEVELOPMENT"]) for f in self.backend.ext_functions.values()]
+    return ActionResult({"FunctionList": {"MaxItems": 100, "Quantity": len(items), "Items": items or None}})
+
+
+def _store_rec(self: CloudFrontResponse) -> dict[str, Any]:
+    name = self._get_param("Name")
+    rec = self.backend.ext_stores.get(name)
+    if rec is None:
+        raise CFError("EntityNotFound", f"The key value store {name} does not exist.")
+    return rec
+
+
+def _kvs(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: rec[k] for k in ("Name", "Id", "Comment", "ARN", "Status", "LastModifiedTime")}
+
+
+def create_key_value_store(self: CloudFrontResponse) -> ActionResult:
+    name = self._get_param("Name")
+    if name in self.backend.ext_stores:
+        raise CFError("EntityAlreadyExists", f"A key value store named {name} already exists.")
+    sid = str(uuid.uuid4())
+    rec = {"Name": name, "Id": sid, "Comment": self._get_param("Comment") or "", "Status": "READY",
+           "ARN": f"arn:aws:cloudfront::{self.current_account}:key-value-store/{sid}", "LastModifiedTime": utcnow(),
+           "ETag": random_id()}
+    self.backend.ext_stores[name] = rec
+    return ActionResult({"KeyValueStore": _kvs(rec), "ETag": rec["ETag"], "Location": f"{BASE}/key-value-store/{name}"})
+
+
+def describe_key_value_store(self: CloudFrontResponse) -> ActionResult:
+    rec = _store_rec(self)
+    return ActionResult({"KeyValueStore": _kvs(rec), "ETag": rec["ETag"]})
+
+
+def update_key_value_store(self: CloudFrontResponse) -> ActionResult:
+    rec = _store_rec(self)
+    _check_if_match(self, rec["ETag"])
+    rec.update(Comment=self._get_param("Comment") or "", LastModifiedTime=utcnow(), ETag=random_id())
+    return ActionResult({"KeyValueStore": _kvs(rec), "ETag": rec["ETag"]})
+
+
+def delete_key_value_store(self: CloudFrontResponse) -> EmptyResult:
+    rec = _store_rec(self)
+    _check_if_match(self, rec["ETag"])
+    for stages in self.backend.ext_functions.values():
+        for f in stages.values():
+            kv = ((f or {}).get("FunctionConfig") or {}).get("KeyValueStoreAssociations") or {}
+            if any(i.get("KeyValueStoreARN") == rec["ARN"] for i in (kv.get("Items") or [])):
+                raise CFError("CannotDeleteEntityWhileInUse", f"The key value store {rec['Name']} is associated with a function.")
+    del self.backend.ext_stores[rec["Name"]]
+    return EmptyResult()
+
+
+def list_key_value_stores(self: CloudFrontResponse) -> ActionResult:
+    items = [_kvs(r) for r in self.backend.ext_stores.values()]
+    return ActionResult({"KeyValueStoreList": {"MaxItems": 100, "Quantity": len(items), "Items": items or None}})
+
+
+for _fn in (create_function, describe_function, get_function, update_function, publish_function, delete_function,
+            list_functions, create_key_value_store, describe_key_value_store, update_key_value_store,
+            delete_key_value_store, list_key_value_stores):
+    setattr(CloudFrontResponse, _fn.__name__, _fn)
+
 
 def serve() -> None:
     import logging

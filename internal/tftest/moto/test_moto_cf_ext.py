@@ -169,6 +169,47 @@ class ExtensionTest(unittest.TestCase):
             self.cf.delete_key_group(Id=gid)
         self.assertEqual(self.code(ctx), "ResourceInUse")
 
+    def test_function_store_and_association(self) -> None:
+        store = self.cf.create_key_value_store(Name="selftest-deny", Comment="deny list")
+        kvs_arn, kvs_etag = store["KeyValueStore"]["ARN"], store["ETag"]
+        self.assertEqual(self.cf.describe_key_value_store(Name="selftest-deny")["KeyValueStore"]["Status"], "READY")
+        code = b"import cf from 'cloudfront';\nasync function handler(event) { return event.request; }\n"
+        fconfig = {"Comment": "deny", "Runtime": "cloudfront-js-2.0",
+                   "KeyValueStoreAssociations": {"Quantity": 1, "Items": [{"KeyValueStoreARN": kvs_arn}]}}
+        created = self.cf.create_function(Name="selftest-deny", FunctionConfig=fconfig, FunctionCode=code)
+        arn, etag = created["FunctionSummary"]["FunctionMetadata"]["FunctionARN"], created["ETag"]
+        with self.assertRaises(ClientError) as ctx:
+            self.cf.describe_function(Name="selftest-deny", Stage="LIVE")
+        self.assertEqual(self.code(ctx), "NoSuchFunctionExists")
+        with self.assertRaises(ClientError) as ctx:
+            self.cf.publish_function(Name="selftest-deny", IfMatch="stale")
+        self.assertEqual(self.code(ctx), "PreconditionFailed")
+        self.cf.publish_function(Name="selftest-deny", IfMatch=etag)
+        live = self.cf.describe_function(Name="selftest-deny", Stage="LIVE")["FunctionSummary"]
+        self.assertEqual(live["Status"], "DEPLOYED")
+        self.assertEqual(live["FunctionConfig"]["KeyValueStoreAssociations"]["Items"][0]["KeyValueStoreARN"], kvs_arn)
+        got = self.cf.get_function(Name="selftest-deny", Stage="DEVELOPMENT")
+        self.assertEqual(got["FunctionCode"].read(), code)
+
+        cp = self.cf.create_cache_policy(CachePolicyConfig=_cache_policy_config("selftest-fn", 60))["CachePolicy"]["Id"]
+        assoc = {"Quantity": 1, "Items": [{"FunctionARN": arn, "EventType": "viewer-request"}]}
+        dist = self.cf.create_distribution(DistributionConfig={
+            "CallerReference": "selftest-fn", "Comment": "selftest", "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "bucket.s3.us-east-1.amazonaws.com"}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "CachePolicyId": cp, "FunctionAssociations": assoc},
+        })["Distribution"]
+        cfg = self.cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+        self.assertEqual(cfg["DefaultCacheBehavior"]["FunctionAssociations"], assoc)
+
+        etag = self.cf.describe_function(Name="selftest-deny", Stage="DEVELOPMENT")["ETag"]
+        with self.assertRaises(ClientError) as ctx:
+            self.cf.delete_function(Name="selftest-deny", IfMatch=etag)
+        self.assertEqual(self.code(ctx), "FunctionInUse")
+        with self.assertRaises(ClientError) as ctx:
+            self.cf.delete_key_value_store(Name="selftest-deny", IfMatch=kvs_etag)
+        self.assertEqual(self.code(ctx), "CannotDeleteEntityWhileInUse")
+
 
 if __name__ == "__main__":
     unittest.main()
