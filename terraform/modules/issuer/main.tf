@@ -147,8 +147,9 @@ data "aws_iam_policy_document" "issuer" {
     for_each = var.revocation_kvs_arn != null ? [var.revocation_kvs_arn] : []
     content {
       sid = "DenyList"
-      actions = ["cloudfront-keyvaluestore:DescribeKeyValueStore", "cloudfront-keyvaluestore:GetKey",
-      "cloudfront-keyvaluestore:PutKey", "cloudfront-keyvaluestore:DeleteKey", "cloudfront-keyvaluestore:UpdateKeys"]
+      # What denylist.KVS calls: the ETag, every entry (to keep a later expiry and sweep expired ones), one write.
+      actions = ["cloudfront-keyvaluestore:DescribeKeyValueStore", "cloudfront-keyvaluestore:ListKeys",
+      "cloudfront-keyvaluestore:UpdateKeys"]
       resources = [statement.value]
     }
   }
