@@ -184,3 +184,28 @@ func TestKVSConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// failing is a Store whose every call fails, as an unreachable
+// KeyValueStore API does.
+type failing struct{ err error }
+
+func (f failing) Entries(context.Context) (map[string]string, error)        { return nil, f.err }
+func (f failing) Update(context.Context, map[string]string, []string) error { return f.err }
+
+func TestStoreErrors(t *testing.T) {
+	cause := errors.New("connection refused")
+	l, _ := denylist.New(failing{cause}, denylist.Options{})
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+	_, subjErr := l.RevokeSubject(ctx, "u1", until)
+	_, sweepErr := l.Sweep(ctx)
+	_, _, untilErr := l.Until(ctx, "g00000000000000000000")
+	for name, err := range map[string]error{
+		"RevokeGrant":   l.RevokeGrant(ctx, "g0123456789abcdef0123", until),
+		"RevokeSubject": subjErr, "Sweep": sweepErr, "Until": untilErr,
+	} {
+		if !errors.Is(err, denylist.ErrStore) || !errors.Is(err, cause) {
+			t.Errorf("%s = %v, want ErrStore wrapping the cause", name, err)
+		}
+	}
+}
