@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,6 +50,11 @@ type KMSKeyConfig struct {
 
 // validateSource checks that the key has exactly one source, complete.
 func (k KeyConfig) validateSource(f string) error {
+	for _, n := range []struct{ field, v string }{{"file", k.File}, {"env", k.Env}, {"passphrase_file", k.PassphraseFile}, {"passphrase_env", k.PassphraseEnv}} {
+		if err := checkName(f+"."+n.field, n.v); err != nil {
+			return err
+		}
+	}
 	var set []string
 	for name, on := range map[string]bool{"file": k.File != "", "env": k.Env != "", "secretsmanager": k.SecretsManager != nil, "ssm": k.SSM != nil, "kms": k.KMS != nil} {
 		if on {
@@ -67,6 +73,17 @@ func (k KeyConfig) validateSource(f string) error {
 		return &ServeConfigError{f + ".kms.key", "is required (key ID, ARN or alias/NAME)"}
 	case k.KMS != nil && (k.PassphraseFile != "" || k.PassphraseEnv != ""):
 		return &ServeConfigError{f, "a kms key has no passphrase: its private key never leaves KMS"}
+	}
+	return nil
+}
+
+// checkName refuses a file or variable name that holds key material
+// instead (a PEM block pasted into file: or env:). Its error names the
+// field and never the value: a load error would echo the name ("open
+// -----BEGIN PRIVATE KEY-----…"), at start and in every reload log line.
+func checkName(field, v string) error {
+	if strings.ContainsAny(v, "\r\n") || strings.Contains(v, "-----") {
+		return &ServeConfigError{field, "holds key material (several lines or a PEM block), not a name: put the key in a file or environment variable and give its name here (the value is not shown)"}
 	}
 	return nil
 }

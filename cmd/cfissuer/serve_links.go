@@ -101,6 +101,12 @@ func (c *LinksConfig) validate() error {
 		if (k.File == "") == (k.Env == "") {
 			return &ServeConfigError{f, "give exactly one of file and env"}
 		}
+		if err := checkName(f+".file", k.File); err != nil {
+			return err
+		}
+		if err := checkName(f+".env", k.Env); err != nil {
+			return err
+		}
 	}
 	return nil
 }
