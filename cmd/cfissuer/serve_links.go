@@ -149,7 +149,7 @@ func (c *ServeConfig) linkOptions(ctx context.Context, base string, now func() t
 	default:
 		store, err = links.OpenFileStore(resolvePath(base, lc.StateDir), links.FileOptions{Now: now})
 		if err != nil {
-			return httpapi.LinkOptions{}, fmt.Errorf("config: links.state_dir: %w", err)
+			return httpapi.LinkOptions{}, fmt.Errorf("config: links.state_dir: %w; point links.state_dir at a folder this user can create and write", err)
 		}
 	}
 	m, err := links.New(ring, store, links.Options{Now: now, Logger: logger, DefaultTTL: time.Duration(lc.DefaultTTL), MaxTTL: time.Duration(lc.MaxTTL)})

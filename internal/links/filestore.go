@@ -70,14 +70,23 @@ type fileLink struct {
 }
 
 // OpenFileStore opens (or, when missing, starts) the store in dir, which
-// is created with mode 0700 if needed.
+// is created with mode 0700 if needed. A folder that cannot be created or
+// takes no files (a read-only mount, another owner) is refused here, not
+// at the first link minted.
 func OpenFileStore(dir string, opts FileOptions) (*FileStore, error) {
 	if opts.KeepExpired < 0 {
 		return nil, errors.New("links: negative KeepExpired")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+		return nil, fmt.Errorf("%w: cannot create the folder %s: %w", ErrStore, dir, err)
 	}
+	// The same kind of write every save makes: a temporary file in dir.
+	probe, err := os.CreateTemp(dir, "."+FileName+".*.probe")
+	if err != nil {
+		return nil, fmt.Errorf("%w: the folder %s is not writable: %w", ErrStore, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	s := &FileStore{path: filepath.Join(dir, FileName), now: opts.Now, keep: opts.KeepExpired, links: map[string]Link{}}
 	if s.now == nil {
 		s.now = time.Now
