@@ -287,8 +287,8 @@ func logLevel(s string) (slog.Level, error) {
 // them. The API key is written to state/dev-api-key (0600) and never
 // printed.
 func devConfig(state string, e *env) (*ServeConfig, error) {
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return nil, err
+	if err := writableDir(state); err != nil {
+		return nil, fmt.Errorf("state folder %s (--state): %w; give --state a folder this user can create and write", state, err)
 	}
 	keyDir := filepath.Join(state, "dev-key")
 	privPath := filepath.Join(keyDir, "private.pem")
@@ -332,6 +332,21 @@ func devConfig(state string, e *env) (*ServeConfig, error) {
 		Links:      lc,
 		Revocation: RevocationConfig{Store: denyStoreMemory},
 	}, nil
+}
+
+// writableDir creates dir (0700) if needed and checks that a file can be
+// made in it, so that an unwritable state folder stops the start before
+// anything is written, rather than half-way through.
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create it: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".cfissuer-probe-*")
+	if err != nil {
+		return fmt.Errorf("not writable: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // writeDevConfig writes the config dev mode runs with to state/config.yaml,
