@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cfissuer/cfissuer/issuer"
-	"github.com/cfissuer/cfissuer/policy"
 )
 
 // errNoTakeover: no other key can sign once the revoked one stops.
@@ -64,23 +62,7 @@ func runKeysRevoke(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ParseServeConfig(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	bpath := resolvePath(filepath.Dir(*configFile), cfg.Behaviors)
-	if *behaviorsFile != "" {
-		bpath = *behaviorsFile
-	}
-	if bpath == "" {
-		return fmt.Errorf("%w: the config names no behaviors file; give --behaviors", errUsage)
-	}
-	bf, err := os.Open(bpath)
-	if err != nil {
-		return fmt.Errorf("behaviors: %w", err)
-	}
-	bs, err := policy.ParseBehaviors(bf)
-	bf.Close()
+	cfg, bs, bpath, err := configAndBehaviors(*configFile, raw, *behaviorsFile)
 	if err != nil {
 		return err
 	}

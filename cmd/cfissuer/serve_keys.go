@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -192,28 +193,11 @@ func runKeysPlan(_ context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: --at: %v", errUsage, err)
 		}
 	}
-	f, err := os.Open(*configFile)
+	raw, err := os.ReadFile(*configFile)
 	if err != nil {
 		return err
 	}
-	cfg, err := ParseServeConfig(f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	bpath := resolvePath(filepath.Dir(*configFile), cfg.Behaviors)
-	if *behaviorsFile != "" {
-		bpath = *behaviorsFile
-	}
-	if bpath == "" {
-		return fmt.Errorf("%w: the config names no behaviors file; give --behaviors", errUsage)
-	}
-	bf, err := os.Open(bpath)
-	if err != nil {
-		return fmt.Errorf("behaviors: %w", err)
-	}
-	bs, err := policy.ParseBehaviors(bf)
-	bf.Close()
+	cfg, bs, _, err := configAndBehaviors(*configFile, raw, *behaviorsFile)
 	if err != nil {
 		return err
 	}
@@ -260,4 +244,31 @@ func runKeysPlan(_ context.Context, e *env, args []string) error {
 		return errPlanWarnings
 	}
 	return nil
+}
+
+// configAndBehaviors parses a serve config (raw, read from configFile) and
+// the behaviors file it names, or behaviorsOverride when that is set, and
+// returns the behaviors file's path too: what `keys plan` and `keys revoke`
+// both reason about, without reading any key source.
+func configAndBehaviors(configFile string, raw []byte, behaviorsOverride string) (cfg *ServeConfig, bs *policy.Behaviors, bpath string, err error) {
+	cfg, err = ParseServeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	bpath = resolvePath(filepath.Dir(configFile), cfg.Behaviors)
+	if behaviorsOverride != "" {
+		bpath = behaviorsOverride
+	}
+	if bpath == "" {
+		return nil, nil, "", fmt.Errorf("%w: the config names no behaviors file; give --behaviors", errUsage)
+	}
+	bf, err := os.Open(bpath)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("behaviors: %w", err)
+	}
+	defer bf.Close()
+	if bs, err = policy.ParseBehaviors(bf); err != nil {
+		return nil, nil, "", err
+	}
+	return cfg, bs, bpath, nil
 }

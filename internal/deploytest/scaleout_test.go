@@ -428,4 +428,3 @@ func (rt *runtimeAPI) invoke(t *testing.T, ev events.APIGatewayV2HTTPRequest, wh
 	}
 	return events.APIGatewayV2HTTPResponse{}
 }
-
