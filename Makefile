@@ -45,8 +45,17 @@ lambda-zip: ## bin/cfissuer-lambda-arm64.zip: the static binary as bootstrap, fo
 	touch -d 1980-01-01T00:00:00Z bin/lambda/bootstrap && rm -f bin/cfissuer-lambda-arm64.zip
 	cd bin/lambda && zip -q -X ../cfissuer-lambda-arm64.zip bootstrap
 
+# make run: `cfissuer serve --dev` keeps a dev signing key and a dev API key under the state folder (made once, reused;
+# the API key's path is printed, never the key), serves the API for examples/behaviors.json, runs the local edge in
+# front of the sample content and an edge a day ahead (to show a 403 after expiry), and prints commands to try.
+# Logs go to stdout. Overrides: CFISSUER_STATE, CFISSUER_LISTEN, CFISSUER_EDGE, CFISSUER_EDGE_TOMORROW, CFISSUER_BEHAVIORS.
 run: build ## the issuer on 127.0.0.1:8080 and the local edge on :8081 (dev key and API key in .cfissuer/)
-	@./scripts/run.sh
+	@exec ./bin/cfissuer serve --dev \
+		--state "$${CFISSUER_STATE:-.cfissuer}" \
+		--listen "$${CFISSUER_LISTEN:-127.0.0.1:8080}" \
+		--edge "$${CFISSUER_EDGE:-127.0.0.1:8081}" \
+		--edge-tomorrow "$${CFISSUER_EDGE_TOMORROW:-127.0.0.1:8082}" \
+		--behaviors "$${CFISSUER_BEHAVIORS:-examples/behaviors.json}"
 
 test-deps: $(ORACLE_JS)/node_modules/.installed ## install what the tests need (npm signer)
 
@@ -60,7 +69,7 @@ test: test-deps test-terraform ## every test: vet, short fuzzing, unit, cross-ch
 	@$(MAKE) --no-print-directory fuzz-short
 	@command -v gcc >/dev/null || { echo "the race detector needs a C compiler: apt-get install gcc"; exit 1; }
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m ./...  # the one go test pass: every package under -race
-	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd examples/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory e2e
 
 # The Terraform module's tests (internal/tftest, build tag "terraform"): fmt, validate, terraform test on a mocked

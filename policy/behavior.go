@@ -177,7 +177,7 @@ func fieldErr(field, format string, a ...any) error {
 const MaxBehaviorsSize = 1 << 20
 
 // ParseBehaviors reads a behaviors file (JSON, schema in
-// schema/behaviors.schema.json), fills in defaults and validates it. Unknown
+// docs/behaviors.schema.json), fills in defaults and validates it. Unknown
 // fields are errors. A validation failure is a *FieldError naming the field.
 func ParseBehaviors(r io.Reader) (*Behaviors, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxBehaviorsSize+1))
@@ -220,7 +220,7 @@ func jsonError(err error) error {
 		return fmt.Errorf("behaviors: invalid JSON at byte %d: %w", se.Offset, err)
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return fieldErr(strings.Trim(msg, `"`), "unknown field; see schema/behaviors.schema.json for the fields")
+		return fieldErr(strings.Trim(msg, `"`), "unknown field; see docs/behaviors.schema.json for the fields")
 	}
 	return fmt.Errorf("behaviors: %w", err)
 }

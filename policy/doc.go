@@ -25,7 +25,7 @@
 // # Behaviors
 //
 // Behaviors is the behaviors file (JSON Schema in
-// schema/behaviors.schema.json): the viewer origin, the trusted key IDs and
+// docs/behaviors.schema.json): the viewer origin, the trusted key IDs and
 // the cache behaviors in order, the last one being the default "*".
 // ParseBehaviors fills in the defaults of PRODUCT.md's table and validates,
 // returning a *FieldError that names the field. Match picks a behavior for a

@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-// schemaValid validates documents against schema/behaviors.schema.json with
+// schemaValid validates documents against docs/behaviors.schema.json with
 // Python's jsonschema (an independent implementation of JSON Schema), in one
 // process, and returns one verdict per document.
 func schemaValid(t *testing.T, docs []string) []bool {
 	t.Helper()
-	schema, err := filepath.Abs("../schema/behaviors.schema.json")
+	schema, err := filepath.Abs("../docs/behaviors.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ output "viewer_origin" {
 }
 
 output "issuer_config" {
-  description = "The behaviors file (schema/behaviors.schema.json) completed with viewer_origin and key_ids, defaults written out: `terraform output -raw issuer_config > behaviors.json`, then `cfissuer serve --behaviors behaviors.json`."
+  description = "The behaviors file (docs/behaviors.schema.json) completed with viewer_origin and key_ids, defaults written out: `terraform output -raw issuer_config > behaviors.json`, then `cfissuer serve --behaviors behaviors.json`."
   value       = jsonencode(local.issuer_config)
 }
 

@@ -9,7 +9,7 @@ variable "name" {
   }
 }
 
-# The behaviors list of the signing core's behaviors file (schema/behaviors.schema.json), for example
+# The behaviors list of the signing core's behaviors file (docs/behaviors.schema.json), for example
 # jsondecode(file("behaviors.json")).behaviors. Defaults are those of policy/behavior.go; the validation blocks below mirror
 # the JSON Schema, so a file Terraform accepts is one `cfissuer serve --behaviors` accepts.
 variable "behaviors" {

@@ -17,7 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/cfissuer/cfissuer/denylist"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/internal/lambdahttp"

@@ -11,7 +11,7 @@ import (
 
 	kvs "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 
-	"github.com/cfissuer/cfissuer/denylist"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/edge/cffunc"
 	"github.com/cfissuer/cfissuer/terraform/functions"

@@ -50,7 +50,7 @@ type testClock struct {
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-// startDev runs `cfissuer serve --dev` (what scripts/run.sh runs) on port 0
+// startDev runs `cfissuer serve --dev` (what `make run` runs) on port 0
 // with a temporary state folder, and returns its stdout once it has printed
 // its hints, and a stop function that returns its exit code.
 func startDev(t *testing.T, state string, clock *testClock) (*signalBuffer, func() int) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfissuer/cfissuer/denylist"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/edge/cffunc"
 	"github.com/cfissuer/cfissuer/issuer"

@@ -134,11 +134,11 @@ func TestStaticBinary(t *testing.T) {
 	}
 }
 
-// TestKubernetesConfig checks that the ConfigMap of deploy/kubernetes/cfissuer.yaml holds a config and
+// TestKubernetesConfig checks that the ConfigMap of examples/kubernetes/cfissuer.yaml holds a config and
 // behaviors file the binary accepts (`cfissuer keys plan` validates both and reads no key source). The
-// manifests' schema is checked by the module in deploy/kubernetes.
+// manifests' schema is checked by the module in examples/kubernetes.
 func TestKubernetesConfig(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "kubernetes", "cfissuer.yaml"))
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "kubernetes", "cfissuer.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

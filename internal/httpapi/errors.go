@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/cfissuer/cfissuer/denylist"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/internal/links"
 	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"

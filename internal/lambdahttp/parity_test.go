@@ -19,7 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/cfissuer/cfissuer/denylist"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/docs"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/internal/lambdahttp"

@@ -552,12 +552,12 @@ output "distribution_domain_name" { value = module.cfissuer.distribution_domain_
 	})
 }
 
-// loadIssuerConfig checks an issuer_config output against schema/behaviors.schema.json (Python's jsonschema, an
+// loadIssuerConfig checks an issuer_config output against docs/behaviors.schema.json (Python's jsonschema, an
 // independent implementation) and loads it with the issuer's own loader, policy.ParseBehaviors.
 func loadIssuerConfig(t *testing.T, data []byte) *policy.Behaviors {
 	t.Helper()
 	if errs := schemaErrors(t, data); errs != "" {
-		t.Fatalf("issuer_config does not match schema/behaviors.schema.json:\n%s\n%s", errs, data)
+		t.Fatalf("issuer_config does not match docs/behaviors.schema.json:\n%s\n%s", errs, data)
 	}
 	// The schema check can fail: a null where the schema wants a string is refused.
 	var doc map[string]any
@@ -587,7 +587,7 @@ for e in Draft202012Validator(schema).iter_errors(doc):
 
 func schemaErrors(t *testing.T, data []byte) string {
 	t.Helper()
-	cmd := exec.Command("python3", "-c", schemaCheck, filepath.Join(repoRoot(t), "schema", "behaviors.schema.json"))
+	cmd := exec.Command("python3", "-c", schemaCheck, filepath.Join(repoRoot(t), "docs", "behaviors.schema.json"))
 	cmd.Stdin = bytes.NewReader(data)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

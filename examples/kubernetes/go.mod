@@ -1,4 +1,4 @@
-module github.com/cfissuer/cfissuer/deploy/kubernetes
+module github.com/cfissuer/cfissuer/examples/kubernetes
 
 go 1.26.0
 
