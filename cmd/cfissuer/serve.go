@@ -17,8 +17,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/internal/lambdahttp"
 	"github.com/cfissuer/cfissuer/issuer"

@@ -11,9 +11,9 @@ import (
 
 	kvs "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/edge/cffunc"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/terraform/functions"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge/cffunc"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/policy"
 	"github.com/cfissuer/cfissuer/terraform/functions"
 )

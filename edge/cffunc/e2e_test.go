@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/edge"
 	"github.com/cfissuer/cfissuer/edge/cffunc"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/issuer"
 	"github.com/cfissuer/cfissuer/keys"
 	"github.com/cfissuer/cfissuer/policy"

@@ -11,8 +11,8 @@ import (
 
 	kvs "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/internal/awstest"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/policy"
 )
 

@@ -19,8 +19,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/docs"
+	"github.com/cfissuer/cfissuer/internal/denylist"
 	"github.com/cfissuer/cfissuer/internal/httpapi"
 	"github.com/cfissuer/cfissuer/internal/lambdahttp"
 	"github.com/cfissuer/cfissuer/internal/links"
