@@ -37,7 +37,7 @@ STATIC_FLAGS := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 .PHONY: static lambda-zip
 
 static: ## static binary for GOOS/GOARCH (STATIC_OUT), as the Dockerfile and Lambda build it
-	GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build $(STATIC_FLAGS) -o $(STATIC_OUT) ./cmd/cfissuer
+	CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build $(STATIC_FLAGS) -o $(STATIC_OUT) ./cmd/cfissuer
 
 lambda-zip: ## bin/cfissuer-lambda-arm64.zip: the static binary as bootstrap, for provided.al2023 on arm64
 	@rm -rf bin/lambda && mkdir -p bin/lambda

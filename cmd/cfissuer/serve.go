@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -227,7 +228,11 @@ func serve(ctx context.Context, e *env, cfg *ServeConfig, base string, reread fu
 			srv.Close(context.Background())
 			return err
 		}
-		printDevHints(e.stdout, state, srv.Addr(), ed, late, linkOpts.Manager != nil)
+		// One write, so the block is never interleaved with log lines
+		// (and a reader that waits for its first line sees all of it).
+		var hints bytes.Buffer
+		printDevHints(&hints, state, srv.Addr(), ed, late, linkOpts.Manager != nil)
+		e.stdout.Write(hints.Bytes())
 	}
 
 	<-ctx.Done()
