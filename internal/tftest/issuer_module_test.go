@@ -24,8 +24,8 @@ import (
 	"time"
 )
 
-// startMotoScript is startMoto with another launcher of the extended moto and extra environment for the server.
-// (A copy, not a change to startMoto: terraform_test.go is being edited elsewhere.)
+// startMotoScript starts a launcher of the extended moto (moto_cf_ext.py, or moto_lambda_ext.py which adds to it) on
+// 127.0.0.1 on a free port, with extra environment for the server, and stops it when the test ends.
 func startMotoScript(t *testing.T, script string, extraEnv ...string) *motoServer {
 	t.Helper()
 	cmd := exec.Command("python3", script)
@@ -77,7 +77,8 @@ func startMotoScript(t *testing.T, script string, extraEnv ...string) *motoServe
 	return nil
 }
 
-// providerBlockFor is providerBlock with the given services pointed at moto.
+// providerBlockFor points the AWS provider's given services at moto. max_retries = 1: an emulator gap fails fast
+// instead of retrying for minutes.
 func (m *motoServer) providerBlockFor(services ...string) string {
 	var endpoints strings.Builder
 	for _, svc := range services {
@@ -90,6 +91,7 @@ func (m *motoServer) providerBlockFor(services ...string) string {
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_requesting_account_id  = true
+  s3_use_path_style           = true
   max_retries                 = 1
   endpoints {
 ` + endpoints.String() + `  }

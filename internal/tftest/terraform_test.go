@@ -3,14 +3,12 @@
 package tftest
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -268,53 +266,7 @@ func (b *lockedBuffer) String() string {
 // it when the test ends. The server also exits when its stdin closes, so a killed test leaves nothing behind.
 func startMoto(t *testing.T) *motoServer {
 	t.Helper()
-	cmd := exec.Command("python3", "moto/moto_cf_ext.py")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stdin.Close()
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("moto stderr (last 4000 bytes):\n%s", tail(stderr.String(), 4000))
-		}
-	})
-
-	line := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		l, _ := r.ReadString('\n')
-		line <- strings.TrimSpace(l)
-		io.Copy(io.Discard, r)
-	}()
-	select {
-	case l := <-line:
-		addr, ok := strings.CutPrefix(l, "listening on ")
-		if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
-			t.Fatalf("moto did not start (pip install 'moto[server]==5.2.1'): %q\n%s", l, stderr.String())
-		}
-		return &motoServer{endpoint: "http://" + addr}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("moto did not start within 60s:\n%s", stderr.String())
-	}
-	return nil
+	return startMotoScript(t, "moto/moto_cf_ext.py")
 }
 
 func tail(s string, n int) string {
@@ -355,26 +307,10 @@ func (m *motoServer) reset(t *testing.T) {
 	}
 }
 
-// providerBlock points the AWS provider at moto. max_retries = 1: an emulator gap fails fast instead of retrying
-// for minutes.
+// providerBlock points the AWS provider at moto for the distribution module's services. max_retries = 1: an
+// emulator gap fails fast instead of retrying for minutes.
 func (m *motoServer) providerBlock() string {
-	var endpoints strings.Builder
-	for _, svc := range []string{"cloudfront", "s3", "kms", "sts", "iam"} {
-		fmt.Fprintf(&endpoints, "    %-10s = %q\n", svc, m.endpoint)
-	}
-	return `provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
-  s3_use_path_style           = true
-  max_retries                 = 1
-  endpoints {
-` + endpoints.String() + `  }
-}
-`
+	return m.providerBlockFor("cloudfront", "s3", "kms", "sts", "iam")
 }
 
 func publicKeyPEM(t *testing.T) string {
